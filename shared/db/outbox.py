@@ -1,0 +1,48 @@
+"""Outbox: events are written in the same transaction as the state change, published after commit."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Table, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+@dataclass(frozen=True)
+class PendingEvent:
+    id: int
+    event_id: str
+    topic: str
+    key: str | None
+    value: bytes
+
+
+async def add_events(session: AsyncSession, outbox: Table,
+                     events: Sequence[tuple[str, str, str | None, bytes]]) -> None:
+    """Queue (event_id, topic, key, value) rows; they go out once the transaction commits."""
+    if not events:
+        return
+    now = datetime.now(UTC)
+    await session.execute(
+        insert(outbox),
+        [{"event_id": e, "topic": t, "key": k, "value": v, "created_at": now} for e, t, k, v in events],
+    )
+
+
+async def lock_pending(session: AsyncSession, outbox: Table, limit: int) -> list[PendingEvent]:
+    """Oldest unpublished rows; SKIP LOCKED lets several relays share the work (PostgreSQL)."""
+    stmt = (
+        select(outbox.c.id, outbox.c.event_id, outbox.c.topic, outbox.c.key, outbox.c.value)
+        .where(outbox.c.published_at.is_(None))
+        .order_by(outbox.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    rows = (await session.execute(stmt)).all()
+    return [PendingEvent(r.id, r.event_id, r.topic, r.key, r.value) for r in rows]
+
+
+async def mark_published(session: AsyncSession, outbox: Table, ids: Sequence[int]) -> None:
+    await session.execute(update(outbox).where(outbox.c.id.in_(ids)).values(published_at=datetime.now(UTC)))

@@ -1,0 +1,90 @@
+"""CloudEvents 1.0, structured JSON mode, with a `schemaversion` extension attribute.
+
+`time` is event time (when it happened at the source) so history can be imported
+and replayed; `subject` is the lead id and doubles as the Kafka key.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any, Literal, TypeVar
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_serializer
+
+from shared.events.models import EVENT_MODELS, Event
+
+SCHEMA_VERSION = 1
+E = TypeVar("E", bound=Event)
+
+
+class EnvelopeError(ValueError):
+    """Bytes that are not a CloudEvent we can read (the consumer dead-letters them)."""
+
+
+def new_event_id() -> str:
+    return str(uuid.uuid4())
+
+
+class CloudEvent(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    specversion: Literal["1.0"] = "1.0"
+    id: str = Field(min_length=1)
+    source: str = Field(min_length=1)
+    type: str = Field(min_length=1)
+    time: AwareDatetime
+    subject: str = Field(min_length=1)
+    datacontenttype: Literal["application/json"] = "application/json"
+    schemaversion: int = SCHEMA_VERSION
+    data: dict[str, Any]
+
+    @field_serializer("time")
+    def _utc_time(self, value: datetime) -> str:
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+    @classmethod
+    def wrap(
+        cls,
+        event: Event,
+        *,
+        subject: str,
+        source: str,
+        time: datetime,
+        event_id: str | None = None,
+    ) -> CloudEvent:
+        return cls(
+            id=event_id or new_event_id(),
+            source=source,
+            type=event.event_type,
+            time=time,
+            subject=subject,
+            data=event.model_dump(mode="json"),
+        )
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json().encode()
+
+    @classmethod
+    def from_bytes(cls, raw: bytes | None) -> CloudEvent:
+        if not raw:
+            raise EnvelopeError("empty message: expected a CloudEvent JSON object")
+        try:
+            event = cls.model_validate_json(raw)
+        except ValidationError as exc:
+            raise EnvelopeError(f"not a CloudEvents 1.0 structured JSON event: {exc}") from exc
+        if event.schemaversion > SCHEMA_VERSION:
+            raise EnvelopeError(
+                f"schemaversion {event.schemaversion} is newer than this build understands "
+                f"({SCHEMA_VERSION}); upgrade this service before it consumes these events"
+            )
+        return event
+
+    def payload(self, model: type[E]) -> E:
+        """The typed `data`, checked against the model registered for this event type."""
+        if EVENT_MODELS.get(self.type) is not model:
+            raise EnvelopeError(f"event type {self.type!r} does not carry {model.__name__}")
+        try:
+            return model.model_validate(self.data)
+        except ValidationError as exc:
+            raise EnvelopeError(f"{self.type} data does not match its schema: {exc}") from exc

@@ -1,0 +1,14 @@
+"""Kafka adapters: producer with durable acks, at-least-once consumer loop, topic admin, embedded broker."""
+
+from shared.kafka.admin import ensure_topics
+from shared.kafka.consumer import ConsumerLoop, Delivery, PermanentError
+from shared.kafka.producer import BrokerUnavailable, EventProducer
+
+__all__ = [
+    "BrokerUnavailable",
+    "ConsumerLoop",
+    "Delivery",
+    "EventProducer",
+    "PermanentError",
+    "ensure_topics",
+]

@@ -1,0 +1,220 @@
+"""At-least-once consumer loop.
+
+Contract with the handler: the handler makes its effect durable (its own database
+transaction, deduplicated by event id) before it returns; only then is the offset
+committed. So a crash at any point redelivers, and the handler's dedupe makes the
+effect happen once.
+
+Failures are sorted three ways:
+- `PermanentError` (bad bytes, bad schema): dead-lettered at once, the loop goes on;
+- transient infrastructure errors (database or broker down): retried without limit,
+  so consumption pauses and nothing is committed past what is stored;
+- anything else: retried `max_attempts` times with backoff, then dead-lettered with
+  the reason and the original bytes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import CommitFailedError, KafkaError
+
+from shared.kafka.producer import BrokerUnavailable, EventProducer, OutgoingMessage
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+
+class PermanentError(Exception):
+    """This message can never be processed as it is: dead-letter it without retrying."""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One consumed record, free of client-library types so handlers stay testable."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: Sequence[tuple[str, bytes]] = field(default_factory=tuple)
+
+
+Handler = Callable[[Delivery], Awaitable[None]]
+TransientCheck = Callable[[BaseException], bool]
+
+
+def default_is_transient(exc: BaseException) -> bool:
+    return isinstance(exc, (BrokerUnavailable, KafkaError, ConnectionError, OSError, TimeoutError))
+
+
+class _CommitOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, loop: ConsumerLoop) -> None:
+        self._loop = loop
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        await self._loop.commit_processed(revoked)
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        log.info("kafka_partitions_assigned", partitions=sorted(f"{tp.topic}[{tp.partition}]" for tp in assigned))
+
+
+class ConsumerLoop:
+    def __init__(
+        self,
+        *,
+        bootstrap: str,
+        group_id: str,
+        topics: Sequence[str],
+        handler: Handler,
+        dead_letters: EventProducer,
+        dlq_topic: str,
+        max_attempts: int = 5,
+        retry_backoff_s: float = 0.2,
+        max_backoff_s: float = 5.0,
+        max_batch: int = 200,
+        is_transient: TransientCheck = default_is_transient,
+        session_timeout_ms: int = 10000,
+    ) -> None:
+        self._bootstrap = bootstrap
+        self._group_id = group_id
+        self._topics = list(topics)
+        self._handler = handler
+        self._dead_letters = dead_letters
+        self._dlq_topic = dlq_topic
+        self._max_attempts = max_attempts
+        self._retry_backoff_s = retry_backoff_s
+        self._max_backoff_s = max_backoff_s
+        self._max_batch = max_batch
+        self._is_transient = is_transient
+        self._session_timeout_ms = session_timeout_ms
+        self._consumer: AIOKafkaConsumer | None = None
+        # Offsets whose effect is durable but not yet committed to Kafka.
+        self._processed: dict[TopicPartition, int] = {}
+        self.ready = asyncio.Event()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._bootstrap,
+            group_id=self._group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            session_timeout_ms=self._session_timeout_ms,
+            heartbeat_interval_ms=max(1000, self._session_timeout_ms // 4),
+            max_poll_interval_ms=300_000,
+        )
+        consumer.subscribe(self._topics, listener=_CommitOnRevoke(self))
+        await self._start_with_retry(consumer, stop)
+        self._consumer = consumer
+        log.info("consumer_started", group=self._group_id, topics=self._topics)
+        try:
+            while not stop.is_set():
+                batches = await consumer.getmany(timeout_ms=200, max_records=self._max_batch)
+                if consumer.assignment():
+                    self.ready.set()
+                for tp, records in batches.items():
+                    for record in records:
+                        if stop.is_set() or tp not in consumer.assignment():
+                            break  # revoked mid-batch, or stopping: the next owner redelivers
+                        delivery = Delivery(
+                            record.topic, record.partition, record.offset,
+                            record.key, record.value, tuple(record.headers or ()),
+                        )
+                        await self._process(delivery, stop)
+                await self.commit_processed()
+        finally:
+            await self.commit_processed()
+            await consumer.stop()
+            self._consumer = None
+            log.info("consumer_stopped", group=self._group_id)
+
+    async def _start_with_retry(self, consumer: AIOKafkaConsumer, stop: asyncio.Event) -> None:
+        delay = self._retry_backoff_s
+        while True:
+            try:
+                await consumer.start()
+                return
+            except (KafkaError, OSError) as exc:
+                if stop.is_set():
+                    raise
+                log.warning("consumer_start_retry", error=repr(exc), retry_in_s=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self._max_backoff_s)
+
+    async def _process(self, delivery: Delivery, stop: asyncio.Event) -> None:
+        tp = TopicPartition(delivery.topic, delivery.partition)
+        attempt = 0
+        delay = self._retry_backoff_s
+        while True:
+            attempt += 1
+            try:
+                await self._handler(delivery)
+                break
+            except PermanentError as exc:
+                await self._dead_letter(delivery, exc, attempt, stop)
+                break
+            except Exception as exc:  # noqa: BLE001 - sorted below: pause, retry, or dead-letter
+                if self._is_transient(exc):
+                    # Infrastructure is down: pause here, never skip or dead-letter the message.
+                    log.warning("handler_transient_failure", error=repr(exc), offset=delivery.offset,
+                                topic=delivery.topic, partition=delivery.partition, retry_in_s=delay)
+                    attempt -= 1
+                elif attempt >= self._max_attempts:
+                    await self._dead_letter(delivery, exc, attempt, stop)
+                    break
+                else:
+                    log.warning("handler_failed_retrying", error=repr(exc), attempt=attempt,
+                                topic=delivery.topic, partition=delivery.partition, offset=delivery.offset)
+                if stop.is_set():
+                    return  # not processed: not marked, so it is redelivered after restart
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self._max_backoff_s)
+        self._processed[tp] = delivery.offset + 1
+
+    async def _dead_letter(self, delivery: Delivery, exc: BaseException, attempts: int,
+                           stop: asyncio.Event) -> None:
+        reason = f"{type(exc).__name__}: {exc}"[:2000]
+        headers = [
+            *[(k, v) for k, v in delivery.headers if not k.startswith("leadrelay-dlq-")],
+            ("leadrelay-dlq-reason", reason.encode()),
+            ("leadrelay-dlq-topic", delivery.topic.encode()),
+            ("leadrelay-dlq-partition", str(delivery.partition).encode()),
+            ("leadrelay-dlq-offset", str(delivery.offset).encode()),
+            ("leadrelay-dlq-group", self._group_id.encode()),
+            ("leadrelay-dlq-attempts", str(attempts).encode()),
+        ]
+        message = OutgoingMessage(self._dlq_topic, delivery.key, delivery.value or b"", headers)
+        delay = self._retry_backoff_s
+        while True:
+            try:
+                await self._dead_letters.publish(message)
+                log.error("message_dead_lettered", topic=delivery.topic, partition=delivery.partition,
+                          offset=delivery.offset, reason=reason[:300], attempts=attempts)
+                return
+            except BrokerUnavailable as dlq_exc:
+                # Not dead-lettered yet: never commit past it. Keep trying until the broker is back.
+                log.warning("dead_letter_publish_failed", error=repr(dlq_exc), retry_in_s=delay)
+                if stop.is_set():
+                    raise
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self._max_backoff_s)
+
+    async def commit_processed(self, only: set[TopicPartition] | None = None) -> None:
+        consumer = self._consumer
+        if consumer is None or not self._processed:
+            return
+        offsets = {tp: off for tp, off in self._processed.items() if only is None or tp in only}
+        if not offsets:
+            return
+        try:
+            await consumer.commit(offsets)
+        except (CommitFailedError, KafkaError) as exc:
+            # The group moved on; the new owner redelivers and the handler's dedupe absorbs it.
+            log.warning("offset_commit_failed", error=repr(exc))
+        for tp, off in offsets.items():
+            if self._processed.get(tp) == off:
+                del self._processed[tp]

@@ -1,0 +1,64 @@
+"""Connection settings shared by every service (environment, `LEADRELAY_` prefix).
+
+Per-service settings subclass `ServiceSettings` with their own prefix
+(`LEADRELAY_INGEST_`, ...). Secrets that still hold a placeholder are refused
+outside the `dev` environment, so a production deploy cannot start with them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_STATE_DIR = Path(".leadrelay")
+DEFAULT_SQLITE_URL = f"sqlite+aiosqlite:///./{DEFAULT_STATE_DIR}/leadrelay.db"
+PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "dev-api-key", "secret", "password"})
+
+Environment = Literal["dev", "test", "staging", "production"]
+
+
+class CommonSettings(BaseSettings):
+    """What every process needs: where the broker, the database and the config are."""
+
+    model_config = SettingsConfigDict(env_prefix="LEADRELAY_", extra="ignore")
+
+    environment: Environment = "dev"
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    database_url: str = DEFAULT_SQLITE_URL
+    topic_prefix: str = "leadrelay."
+    config: Path = Path("examples/leadrelay.yaml")
+    log_level: str = "INFO"
+    log_format: Literal["json", "console"] = "json"
+    # Bounded waits: a write that cannot be acknowledged in time is refused, never left hanging.
+    kafka_request_timeout_ms: int = 5000
+    kafka_send_timeout_s: float = 5.0
+
+    @property
+    def is_dev(self) -> bool:
+        return self.environment in ("dev", "test")
+
+
+def require_real_secret(settings: CommonSettings, name: str, value: SecretStr | None) -> None:
+    """Refuse placeholder secrets outside dev, naming the variable to set."""
+    if settings.is_dev or value is None:
+        return
+    if value.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:
+        raise ValueError(
+            f"{name} holds a placeholder value while LEADRELAY_ENVIRONMENT={settings.environment}; "
+            f"set {name} to a real secret (for example: openssl rand -hex 32)"
+        )
+
+
+class ServiceSettings(CommonSettings):
+    """Base for per-service settings; subclasses set their own env prefix for their own knobs."""
+
+    @model_validator(mode="after")
+    def _no_placeholder_secrets(self) -> ServiceSettings:
+        for field_name, value in self:
+            if isinstance(value, SecretStr):
+                prefix = self.model_config.get("env_prefix", "")
+                require_real_secret(self, f"{prefix}{field_name}".upper(), value)
+        return self
