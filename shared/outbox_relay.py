@@ -48,6 +48,8 @@ class OutboxRelay:
     async def run(self, stop: asyncio.Event) -> None:
         delay = 0.2
         while not stop.is_set():
+            # Cleared before reading, so a commit that lands mid-publish still wakes the next round.
+            self._wakeup.clear()
             try:
                 while await self.publish_pending() == self._batch_size:
                     pass
@@ -62,6 +64,5 @@ class OutboxRelay:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
                 continue
-            self._wakeup.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), self._poll_interval_s)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_STATE_DIR = Path(".leadrelay")
@@ -52,13 +52,19 @@ def require_real_secret(settings: CommonSettings, name: str, value: SecretStr | 
         )
 
 
-class ServiceSettings(CommonSettings):
-    """Base for per-service settings; subclasses set their own env prefix for their own knobs."""
+class ServiceSettings(BaseSettings):
+    """Base for per-service settings: own knobs under the service's prefix, shared ones in `common`.
+
+    Composition rather than inheritance: a subclass's env prefix would otherwise also
+    rename the shared variables (LEADRELAY_DATABASE_URL would become LEADRELAY_INGEST_DATABASE_URL).
+    """
+
+    common: CommonSettings = Field(default_factory=CommonSettings)
 
     @model_validator(mode="after")
     def _no_placeholder_secrets(self) -> ServiceSettings:
+        prefix = str(self.model_config.get("env_prefix", ""))
         for field_name, value in self:
             if isinstance(value, SecretStr):
-                prefix = self.model_config.get("env_prefix", "")
-                require_real_secret(self, f"{prefix}{field_name}".upper(), value)
+                require_real_secret(self.common, f"{prefix}{field_name}".upper(), value)
         return self

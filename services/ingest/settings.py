@@ -1,0 +1,21 @@
+"""Ingest service settings: `LEADRELAY_INGEST_*` (plus the shared `LEADRELAY_*` connections)."""
+
+from __future__ import annotations
+
+from pydantic import SecretStr
+from pydantic_settings import SettingsConfigDict
+
+from shared.settings import ServiceSettings
+
+
+class IngestSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="LEADRELAY_INGEST_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # Key for POST /v1/leads and /v1/activities; a second key allows rotation without downtime.
+    api_key: SecretStr = SecretStr("dev-api-key")
+    api_key_next: SecretStr | None = None
+    max_body_bytes: int = 256 * 1024
+    # How long a client is told to wait before retrying when the broker cannot take the write.
+    retry_after_s: int = 2
