@@ -35,6 +35,8 @@ class CommonSettings(BaseSettings):
     # Bounded waits: a write that cannot be acknowledged in time is refused, never left hanging.
     kafka_request_timeout_ms: int = 5000
     kafka_send_timeout_s: float = 5.0
+    # Used when LeadRelay creates its topics (embedded broker, fresh clusters); keyed by lead id.
+    kafka_partitions: int = 6
 
     @property
     def is_dev(self) -> bool:

@@ -24,6 +24,7 @@ from aiokafka.errors import CommitFailedError, KafkaError
 
 from shared.kafka.producer import BrokerUnavailable, EventProducer, OutgoingMessage
 from shared.logging import get_logger
+from shared.observability import HANDLER_SECONDS, MESSAGES
 
 log = get_logger(__name__)
 
@@ -152,7 +153,9 @@ class ConsumerLoop:
         while True:
             attempt += 1
             try:
-                await self._handler(delivery)
+                with HANDLER_SECONDS.labels(self._group_id).time():
+                    await self._handler(delivery)
+                MESSAGES.labels(self._group_id, delivery.topic, "ok").inc()
                 break
             except PermanentError as exc:
                 await self._dead_letter(delivery, exc, attempt, stop)
@@ -192,6 +195,7 @@ class ConsumerLoop:
         while True:
             try:
                 await self._dead_letters.publish(message)
+                MESSAGES.labels(self._group_id, delivery.topic, "dead_lettered").inc()
                 log.error("message_dead_lettered", topic=delivery.topic, partition=delivery.partition,
                           offset=delivery.offset, reason=reason[:300], attempts=attempts)
                 return

@@ -1,0 +1,87 @@
+"""The one place the metrics service is wired: database, Kafka consumer, HTTP API."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from services.metrics.endpoints import router as api_router
+from services.metrics.handlers import StageEventsHandler
+from services.metrics.settings import MetricsSettings
+from shared.db import create_engine, create_session_factory, is_transient_db_error
+from shared.db.migrate import upgrade_to_head
+from shared.events import Topics
+from shared.http_ops import database_ready, ops_router
+from shared.kafka import ConsumerLoop, EventProducer, ensure_topics
+from shared.kafka.consumer import default_is_transient
+from shared.runtime import BackgroundLoops
+
+
+def is_transient(exc: BaseException) -> bool:
+    return default_is_transient(exc) or is_transient_db_error(exc)
+
+
+@dataclass
+class MetricsService:
+    settings: MetricsSettings
+    topics: Topics
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    dead_letters: EventProducer
+    consumer: ConsumerLoop
+
+    async def migrate(self) -> None:
+        await upgrade_to_head(self.engine, "services.metrics", "metrics_alembic_version")
+
+    async def readiness(self) -> dict[str, bool]:
+        async def ping() -> None:
+            async with self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+
+        return {"database": await database_ready(ping), "consumer": self.consumer.ready.is_set()}
+
+
+def bootstrap(settings: MetricsSettings | None = None) -> MetricsService:
+    settings = settings or MetricsSettings()
+    common = settings.common
+    topics = Topics(common.topic_prefix)
+    engine = create_engine(common.database_url)
+    sessions = create_session_factory(engine)
+    dead_letters = EventProducer(common.kafka_bootstrap, client_id="leadrelay-metrics",
+                                 request_timeout_ms=common.kafka_request_timeout_ms,
+                                 send_timeout_s=common.kafka_send_timeout_s)
+    consumer = ConsumerLoop(
+        bootstrap=common.kafka_bootstrap, group_id=settings.group_id,
+        topics=[topics.lead_events, topics.handoffs], handler=StageEventsHandler(sessions),
+        dead_letters=dead_letters, dlq_topic=topics.dlq, max_attempts=settings.max_attempts,
+        is_transient=is_transient,
+    )
+    return MetricsService(settings, topics, engine, sessions, dead_letters, consumer)
+
+
+def create_app(service: MetricsService) -> FastAPI:
+    loops = BackgroundLoops()
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        common = service.settings.common
+        await service.migrate()
+        await ensure_topics(common.kafka_bootstrap, service.topics.all(), partitions=common.kafka_partitions)
+        loops.start("metrics-consumer", service.consumer.run)
+        try:
+            yield
+        finally:
+            await loops.shutdown()
+            await service.dead_letters.stop()
+            await service.engine.dispose()
+
+    app = FastAPI(title="LeadRelay metrics", version="0.1.0", lifespan=lifespan)
+    app.state.sessions = service.sessions
+    app.include_router(ops_router(service.readiness))
+    app.include_router(api_router)
+    return app

@@ -1,0 +1,96 @@
+"""The one place the router is wired: config, database, Kafka, domain, handlers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from services.router.domain.decision import Router
+from services.router.domain.routing import teams_from_config
+from services.router.domain.rules import RuleSet
+from services.router.handlers import LeadEventsHandler
+from services.router.settings import RouterSettings
+from services.router.tables import outbox
+from shared.config import LeadRelayConfig, load_config
+from shared.db import create_engine, create_session_factory, is_transient_db_error
+from shared.db.migrate import upgrade_to_head
+from shared.events import Topics
+from shared.http_ops import database_ready, ops_router
+from shared.kafka import ConsumerLoop, EventProducer, ensure_topics
+from shared.kafka.consumer import default_is_transient
+from shared.outbox_relay import OutboxRelay
+from shared.runtime import BackgroundLoops
+
+
+def is_transient(exc: BaseException) -> bool:
+    return default_is_transient(exc) or is_transient_db_error(exc)
+
+
+@dataclass
+class RouterService:
+    settings: RouterSettings
+    topics: Topics
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    producer: EventProducer
+    relay: OutboxRelay
+    consumer: ConsumerLoop
+
+    async def migrate(self) -> None:
+        await upgrade_to_head(self.engine, "services.router", "router_alembic_version")
+
+    async def readiness(self) -> dict[str, bool]:
+        async def ping() -> None:
+            async with self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+
+        return {"database": await database_ready(ping), "consumer": self.consumer.ready.is_set()}
+
+
+def bootstrap(settings: RouterSettings | None = None, config: LeadRelayConfig | None = None) -> RouterService:
+    settings = settings or RouterSettings()
+    common = settings.common
+    config = config or load_config(common.config)
+    topics = Topics(common.topic_prefix)
+    engine = create_engine(common.database_url)
+    sessions = create_session_factory(engine)
+    producer = EventProducer(common.kafka_bootstrap, client_id="leadrelay-router",
+                             request_timeout_ms=common.kafka_request_timeout_ms,
+                             send_timeout_s=common.kafka_send_timeout_s)
+    relay = OutboxRelay(sessions, outbox, producer)
+    router = Router(RuleSet.from_config(config.qualification), teams_from_config(config.routing))
+    handler = LeadEventsHandler(sessions, router, topics, on_commit=relay.wakeup)
+    consumer = ConsumerLoop(
+        bootstrap=common.kafka_bootstrap, group_id=settings.group_id, topics=[topics.lead_events],
+        handler=handler, dead_letters=producer, dlq_topic=topics.dlq,
+        max_attempts=settings.max_attempts, is_transient=is_transient,
+    )
+    return RouterService(settings, topics, engine, sessions, producer, relay, consumer)
+
+
+def create_app(service: RouterService) -> FastAPI:
+    loops = BackgroundLoops()
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await service.migrate()
+        common = service.settings.common
+        await ensure_topics(common.kafka_bootstrap, service.topics.all(), partitions=common.kafka_partitions)
+        loops.start("router-consumer", service.consumer.run)
+        loops.start("router-outbox", service.relay.run)
+        try:
+            yield
+        finally:
+            service.relay.wakeup()
+            await loops.shutdown()
+            await service.producer.stop()
+            await service.engine.dispose()
+
+    app = FastAPI(title="LeadRelay router", version="0.1.0", lifespan=lifespan)
+    app.include_router(ops_router(service.readiness))
+    return app

@@ -1,0 +1,1 @@
+"""Router domain: qualification rules, routing policies, decisions. No I/O, no frameworks."""

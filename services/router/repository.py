@@ -1,0 +1,71 @@
+"""All router SQL: inbox, rotation, decisions, outbox."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.router.tables import decisions, inbox, outbox, rotation
+from shared.db.inbox import claim_event
+from shared.db.outbox import add_events
+from shared.events import CloudEvent
+
+
+@dataclass(frozen=True)
+class DecisionRecord:
+    decision_id: str
+    lead_id: str
+    trigger_event_id: str
+    kind: str
+    outcome: str
+    reasons: list[dict[str, Any]]
+    event_time: datetime
+    decided_at: datetime
+    rule: str | None = None
+    ruleset_version: str | None = None
+    team: str | None = None
+    rep_id: str | None = None
+    policy: str | None = None
+
+
+class RouterRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def claim(self, event_id: str) -> bool:
+        return await claim_event(self.session, inbox, event_id)
+
+    async def lock_rotation(self, team: str) -> str | None:
+        """The team's last assigned rep, row-locked until commit so instances take turns."""
+        dialect_insert = pg_insert if self.session.bind.dialect.name == "postgresql" else sqlite_insert
+        await self.session.execute(dialect_insert(rotation).values(team=team, assignments=0).on_conflict_do_nothing())
+        row = await self.session.execute(
+            select(rotation.c.last_rep_id).where(rotation.c.team == team).with_for_update()
+        )
+        return row.scalar_one()
+
+    async def advance_rotation(self, team: str, rep_id: str) -> None:
+        await self.session.execute(
+            update(rotation).where(rotation.c.team == team).values(
+                last_rep_id=rep_id, assignments=rotation.c.assignments + 1, updated_at=datetime.now(UTC)
+            )
+        )
+
+    async def record(self, records: Sequence[DecisionRecord]) -> None:
+        await self.session.execute(insert(decisions), [r.__dict__ for r in records])
+
+    async def enqueue(self, topic: str, events: Sequence[CloudEvent]) -> None:
+        await add_events(self.session, outbox, [(e.id, topic, e.subject, e.to_bytes()) for e in events])
+
+    async def decisions_for(self, lead_id: str) -> list[dict[str, Any]]:
+        rows = await self.session.execute(
+            select(decisions).where(decisions.c.lead_id == lead_id).order_by(decisions.c.id)
+        )
+        return [dict(r._mapping) for r in rows]

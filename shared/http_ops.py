@@ -1,0 +1,40 @@
+"""Operational endpoints every service exposes: /healthz, /readyz, /metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+ReadinessCheck = Callable[[], Awaitable[dict[str, bool]]]
+
+
+def ops_router(readiness: ReadinessCheck) -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/readyz")
+    async def readyz() -> JSONResponse:
+        checks = await readiness()
+        ready = all(checks.values())
+        return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503,
+                            headers=None if ready else {"Retry-After": "1"})
+
+    @router.get("/metrics")
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+async def database_ready(ping: Callable[[], Awaitable[object]]) -> bool:
+    try:
+        await ping()
+    except Exception:  # noqa: BLE001 - any failure means "not ready", reported, not raised
+        return False
+    return True
