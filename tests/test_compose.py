@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any, get_args
 from urllib.parse import urlsplit
 
-import click
 import pytest
 import typer
 import yaml
@@ -172,8 +171,10 @@ def _cli_command_names() -> set[str]:
     app = getattr(cli, "app", None)
     assert app is not None, "services/cli.py defines no typer app named `app`; compose commands need it"
     command = typer.main.get_command(app)
-    if isinstance(command, click.Group):
-        return set(command.commands)
+    # A group (several subcommands) has `.commands`; duck-typed because newer typer vendors click.
+    subcommands = getattr(command, "commands", None)
+    if isinstance(subcommands, dict):
+        return set(subcommands)
     return {command.name} if command.name else set()
 
 

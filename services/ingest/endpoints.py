@@ -1,0 +1,107 @@
+"""Ingest HTTP API. Bodies are read here (size cap, media type) and validated by the schemas;
+the service publishes. Answers 202 only after the broker acknowledged the write."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated, TypeVar
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ValidationError
+
+from services.ingest.schemas import Accepted, ActivityIn, LeadIn
+from services.ingest.service import IngestService, Receipt
+from services.ingest.settings import IngestSettings
+from shared.observability import INGESTED
+
+M = TypeVar("M", bound=BaseModel)
+
+API_SOURCE = "api"
+
+
+def get_settings(request: Request) -> IngestSettings:
+    settings: IngestSettings = request.app.state.settings
+    return settings
+
+
+def get_service(request: Request) -> IngestService:
+    service: IngestService = request.app.state.ingest
+    return service
+
+
+def require_api_key(
+    settings: Annotated[IngestSettings, Depends(get_settings)],
+    x_api_key: Annotated[str | None, Header()] = None,
+    authorization: Annotated[str | None, Header()] = None,
+) -> None:
+    given = x_api_key or (authorization[7:] if authorization and authorization.lower().startswith("bearer ") else None)
+    valid = [k.get_secret_value() for k in (settings.api_key, settings.api_key_next) if k is not None]
+    if not given or not any(hmac.compare_digest(given.encode(), k.encode()) for k in valid):
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing or invalid API key: send it as X-API-Key",
+                            headers={"WWW-Authenticate": "Bearer"})
+
+
+async def read_json_body(request: Request, model: type[M], limit: int) -> M:
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != "application/json":
+        raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+                            f"send Content-Type: application/json (got {media_type or 'none'})")
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, f"body over {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, f"body over {limit} bytes")
+        chunks.append(chunk)
+    try:
+        return model.model_validate_json(b"".join(chunks))
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False, include_context=False)]
+        ) from exc
+
+
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
+ApiKey = Annotated[None, Depends(require_api_key)]
+Service = Annotated[IngestService, Depends(get_service)]
+Settings = Annotated[IngestSettings, Depends(get_settings)]
+
+router = APIRouter(prefix="/v1", tags=["ingest"])
+_ERRORS: dict[int | str, dict[str, str]] = {
+    200: {"description": "Repeated delivery: the original ids, no new event"},
+    401: {"description": "Missing or invalid API key"},
+    413: {"description": "Body too large"},
+    415: {"description": "Not application/json"},
+    503: {"description": "The broker cannot take the write now; retry after Retry-After seconds"},
+}
+
+
+def _answer(receipt: Receipt, endpoint: str) -> JSONResponse:
+    code = status.HTTP_200_OK if receipt.replayed else status.HTTP_202_ACCEPTED
+    INGESTED.labels(endpoint, str(code)).inc()
+    return JSONResponse({"event_id": receipt.event_id, "lead_id": receipt.lead_id}, status_code=code)
+
+
+@router.post("/leads", status_code=202, response_model=Accepted, responses=_ERRORS,
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "application/json": {"schema": LeadIn.model_json_schema(ref_template="#/components/schemas/{model}")}}}})
+async def post_lead(request: Request, _: ApiKey, service: Service, settings: Settings,
+                    idempotency_key: IdempotencyKey = None) -> JSONResponse:
+    """Accept a canonical lead; `lead.captured` is on Kafka before this answers 202."""
+    body = await read_json_body(request, LeadIn, settings.max_body_bytes)
+    return _answer(await service.capture_lead(body, API_SOURCE, idempotency_key), "leads")
+
+
+@router.post("/activities", status_code=202, response_model=Accepted, responses=_ERRORS,
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "application/json": {"schema": ActivityIn.model_json_schema(ref_template="#/components/schemas/{model}")}}}})
+async def post_activity(request: Request, _: ApiKey, service: Service, settings: Settings,
+                        idempotency_key: IdempotencyKey = None) -> JSONResponse:
+    """Record what sales did with a lead (first touch, accepted, rejected, opportunity, won, lost)."""
+    body = await read_json_body(request, ActivityIn, settings.max_body_bytes)
+    return _answer(await service.record_activity(body, API_SOURCE, idempotency_key), "activities")
