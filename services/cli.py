@@ -1,0 +1,143 @@
+"""The `leadrelay` command line."""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+from types import FrameType
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(help="LeadRelay: event-driven MQL-to-SQL handoff.", no_args_is_help=True, add_completion=False)
+rules_app = typer.Typer(help="Qualification rules: check them before they go live.", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
+console = Console(stderr=True)
+
+
+def _fail(message: str) -> None:
+    console.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(1)
+
+
+@app.command()
+def ingest() -> None:
+    """Run the ingest API (webhooks, leads, activities) on LEADRELAY_INGEST_PORT (8000)."""
+    from services.ingest.main import run
+
+    run()
+
+
+@app.command()
+def router() -> None:
+    """Run the router: qualification, routing, handoff events (health on LEADRELAY_ROUTER_PORT, 8001)."""
+    from services.router.main import run
+
+    run()
+
+
+@app.command()
+def metrics() -> None:
+    """Run the metrics consumer, reports API and dashboard on LEADRELAY_METRICS_PORT (8002)."""
+    from services.metrics.main import run
+
+    run()
+
+
+@rules_app.command("check")
+def rules_check(
+    config: Annotated[Path | None, typer.Option(help="config file (default: LEADRELAY_CONFIG)")] = None,
+) -> None:
+    """Validate the config file: YAML, schema and every CEL expression."""
+    from shared.config import ConfigError, load_config
+    from shared.settings import CommonSettings
+
+    path = config or CommonSettings().config
+    try:
+        loaded = load_config(path)
+    except ConfigError as exc:
+        _fail(str(exc))
+        return
+    reps = sum(len(t.reps) for t in loaded.routing.teams)
+    console.print(f"[green]ok[/] {path}: ruleset {loaded.qualification.version}, "
+                  f"{len(loaded.qualification.rules)} rules, {len(loaded.routing.teams)} teams, {reps} reps")
+
+
+@app.command()
+def demo(
+    url: Annotated[str, typer.Option(help="ingest base URL")] = "http://127.0.0.1:8000",
+    leads: Annotated[int, typer.Option(min=1, help="how many leads to post")] = 200,
+    rate: Annotated[float, typer.Option(min=0, help="leads per second (0: as fast as possible)")] = 20.0,
+    seed: Annotated[int, typer.Option(help="random seed (same seed, same leads)")] = 7,
+) -> None:
+    """Post realistic synthetic leads to a running ingest, with a progress bar."""
+    from services.demo import run_demo
+    from services.ingest.settings import IngestSettings
+
+    api_key = IngestSettings().api_key.get_secret_value()
+    result = run_demo(url, api_key, leads, rate, seed, console)
+    summary = ", ".join(f"{code or 'no answer'}: {n}" for code, n in sorted(result.statuses.items()))
+    console.print(f"posted {leads} leads in {result.seconds:.1f}s ({summary})")
+    if set(result.statuses) - {200, 202}:
+        raise typer.Exit(1)
+
+
+@app.command()
+def up(
+    demo: Annotated[bool, typer.Option("--demo", help="also drive realistic demo traffic")] = False,
+    demo_leads: Annotated[int, typer.Option(min=1, help="leads the demo posts")] = 200,
+) -> None:
+    """Run the whole stack: embedded broker, SQLite, ingest, router, metrics. Ctrl-C stops it all."""
+    from services.ingest.settings import IngestSettings
+    from services.metrics.settings import MetricsSettings
+    from services.router.settings import RouterSettings
+    from services.stack import Stack
+    from shared.config import ConfigError, load_config
+    from shared.settings import CommonSettings
+
+    started = time.monotonic()
+    try:
+        load_config(CommonSettings().config)  # refuse a bad config before starting anything
+    except ConfigError as exc:
+        _fail(str(exc))
+    ingest_port, metrics_port = IngestSettings().port, MetricsSettings().port
+    stack = Stack(ports={"ingest": ingest_port, "router": RouterSettings().port, "metrics": metrics_port})
+    stopping = False
+
+    def on_signal(signum: int, _: FrameType | None) -> None:
+        nonlocal stopping
+        if not stopping:
+            stopping = True
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    try:
+        stack.prepare(console.print)
+        stack.start_services()
+        stack.wait_ready()
+        console.print(f"[bold green]LeadRelay is ready[/] in {time.monotonic() - started:.1f}s")
+        console.print(f"  ingest API   http://127.0.0.1:{ingest_port}/docs   (X-API-Key: see LEADRELAY_INGEST_API_KEY)")
+        console.print(f"  dashboard    http://127.0.0.1:{metrics_port}/")
+        console.print(f"  funnel       http://127.0.0.1:{metrics_port}/v1/funnel")
+        console.print(f"  logs         {stack.state_dir / 'logs'}/   ·   Ctrl-C stops everything")
+        if demo:
+            stack.spawn("demo", ["demo", "--url", f"http://127.0.0.1:{ingest_port}", "--leads", str(demo_leads)],
+                        log=False)
+        while True:
+            stack.check_children()
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        console.print("stopping…")
+    except RuntimeError as exc:
+        console.print(f"[bold red]error:[/] {exc}")
+        stack.stop()
+        raise typer.Exit(1) from None
+    stack.stop()
+    console.print("stopped; nothing left running")
+
+
+def main() -> None:
+    app()
