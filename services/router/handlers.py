@@ -63,8 +63,7 @@ class LeadEventsHandler:
             captured = event.payload(LeadCaptured)
         except EnvelopeError as exc:
             raise PermanentError(str(exc)) from exc
-        if await self.handle_captured(event, captured):
-            self._on_commit()
+        await self.handle_captured(event, captured)
 
     async def handle_captured(self, event: CloudEvent, captured: LeadCaptured) -> bool:
         """Decide and persist; False when this event was already handled (redelivery)."""
@@ -86,6 +85,7 @@ class LeadEventsHandler:
             records, events = self._outputs(event, captured, qualification, assignment, decided_at)
             await repo.record(records)
             await repo.enqueue(self._topics.handoffs, events)
+        self._on_commit()  # the outbox relay publishes now rather than at its next poll
         DECISIONS.labels(outcome=qualification.outcome).inc()
         log.info("lead_routed", lead_id=event.subject, event_id=event.id, outcome=qualification.outcome,
                  rule=qualification.rule, rep_id=assignment.rep_id if assignment else None,
