@@ -59,6 +59,18 @@ def _assert_points_at(message: str, line: int, *fragments: str) -> None:
         assert fragment in message, message
 
 
+def _reported_line(message: str) -> int:
+    location = next(part for part in message.split() if part.startswith("test.yaml:"))
+    return int(location.split(":")[1])
+
+
+def _assert_points_into_section(message: str, text: str, section: str, duplicate: str, *fragments: str) -> None:
+    """Uniqueness is checked on a whole section, so the line lands inside it, at or before the duplicate."""
+    line = _reported_line(message)
+    assert _line_of(text, section) <= line <= _line_of(text, duplicate), message
+    _assert_points_at(message, line, *fragments)
+
+
 # --- what loads -----------------------------------------------------------------------
 
 
@@ -133,7 +145,7 @@ def test_duplicate_rep_ids_are_refused() -> None:
 
     message = _refused(text)
 
-    _assert_points_at(message, _line_of(text, "routing:"), "rep id 'ana' appears twice")
+    _assert_points_into_section(message, text, "routing:", "Another Ana", "routing", "rep id 'ana' appears twice")
 
 
 def test_duplicate_rule_names_are_refused() -> None:
@@ -141,7 +153,8 @@ def test_duplicate_rule_names_are_refused() -> None:
 
     message = _refused(text)
 
-    _assert_points_at(message, _line_of(text, "qualification:"), "rule name 'big' appears twice")
+    _assert_points_into_section(message, text, "qualification:", "outcome: disqualified", "qualification",
+                                "rule name 'big' appears twice")
 
 
 def test_duplicate_team_names_are_refused() -> None:
@@ -149,7 +162,7 @@ def test_duplicate_team_names_are_refused() -> None:
 
     message = _refused(text)
 
-    _assert_points_at(message, _line_of(text, "routing:"), "team name 'amer' appears twice")
+    _assert_points_into_section(message, text, "routing:", "{id: cleo", "routing", "team name 'amer' appears twice")
 
 
 def test_empty_rules_list_is_refused() -> None:

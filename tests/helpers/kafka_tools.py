@@ -1,0 +1,54 @@
+"""Plain Kafka clients for tests: produce, read a topic, read a group's committed offsets."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+
+
+async def produce(bootstrap: str, topic: str, values: Sequence[bytes], key: bytes | None = None) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=False)
+    await producer.start()
+    try:
+        for value in values:
+            await producer.send_and_wait(topic, value=value, key=key)
+    finally:
+        await producer.stop()
+
+
+async def read_topic(bootstrap: str, topic: str, expect: int, timeout_s: float = 20.0,
+                     ) -> list[ConsumerRecord[bytes, bytes]]:
+    """Read from the beginning until `expect` records arrived (or the timeout), without a group."""
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None,
+                                auto_offset_reset="earliest", enable_auto_commit=False)
+    await consumer.start()
+    records: list[ConsumerRecord[bytes, bytes]] = []
+    try:
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while len(records) < expect and asyncio.get_running_loop().time() < deadline:
+            for batch in (await consumer.getmany(timeout_ms=200)).values():
+                records.extend(batch)
+    finally:
+        await consumer.stop()
+    return records
+
+
+async def committed(bootstrap: str, group: str, topic: str, partitions: int = 1) -> list[int | None]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        return [await consumer.committed(TopicPartition(topic, p)) for p in range(partitions)]
+    finally:
+        await consumer.stop()
+
+
+async def wait_committed(bootstrap: str, group: str, topic: str, want: list[int], timeout_s: float = 30.0,
+                         ) -> list[int | None]:
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    seen = await committed(bootstrap, group, topic, len(want))
+    while seen != want and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.2)
+        seen = await committed(bootstrap, group, topic, len(want))
+    return seen
