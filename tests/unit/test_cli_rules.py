@@ -19,8 +19,9 @@ GMAIL_RULE = 'lead.email.endsWith("@gmail.com") || '
 
 
 @pytest.fixture(autouse=True)
-def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Rich wraps at 80 columns when not on a terminal; widen it so paths stay on one line."""
+def clean_env_wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No LEADRELAY_* from the calling shell; and Rich wraps at 80 columns when not on a terminal,
+    so widen it to keep `file:line:` on one line."""
     for name in [n for n in os.environ if n.upper().startswith("LEADRELAY_")]:
         monkeypatch.delenv(name)
     monkeypatch.setenv("COLUMNS", "1000")
@@ -103,18 +104,18 @@ def test_missing_file_exits_1_and_names_leadrelay_config(tmp_path: Path) -> None
     assert "LEADRELAY_CONFIG" in output
 
 
-# Config errors echo the offending CEL expression, and CEL lists use square brackets.
-# The CLI must print that text as-is, not read it as Rich console markup.
+# Config errors echo the offending CEL expression, and CEL uses square brackets (lists, indexing,
+# regex character classes). The CLI must print that text as-is, not read it as Rich console markup.
 
 
 def test_error_text_with_square_brackets_is_printed_verbatim(tmp_path: Path) -> None:
-    path, line = _broken(tmp_path, GMAIL_RULE, "lead.email in [gmail] && || ")
+    path, line = _broken(tmp_path, GMAIL_RULE, 'lead.email.matches("^[a-z]+@corp.com$") && || ')
 
     code, output, _ = _check("--config", str(path))
 
     assert code == 1
     assert f"{path}:{line}:" in output
-    assert "lead.email in [gmail] &&" in output
+    assert 'lead.email.matches("^[a-z]+@corp.com$")' in output
 
 
 def test_error_text_that_looks_like_a_closing_tag_does_not_crash(tmp_path: Path) -> None:

@@ -64,7 +64,9 @@ def _reported_line(message: str) -> int:
     return int(location.split(":")[1])
 
 
-def _assert_points_into_section(message: str, text: str, section: str, duplicate: str, *fragments: str) -> None:
+def _assert_points_into_section(
+    message: str, text: str, section: str, duplicate: str, *fragments: str
+) -> None:
     """Uniqueness is checked on a whole section, so the line lands inside it, at or before the duplicate."""
     line = _reported_line(message)
     assert _line_of(text, section) <= line <= _line_of(text, duplicate), message
@@ -91,7 +93,12 @@ def test_small_config_parses_with_defaults() -> None:
     assert config.qualification.version == "t1"
     assert list(config.sources) == ["api"]
     rest = config.routing.teams[1]
-    assert (rest.timezone, rest.policy, rest.fallback_queue, rest.match) == ("UTC", "round_robin", "unassigned", None)
+    assert (rest.timezone, rest.policy, rest.fallback_queue, rest.match) == (
+        "UTC",
+        "round_robin",
+        "unassigned",
+        None,
+    )
 
 
 # --- refusals with file, line and fix --------------------------------------------------
@@ -118,8 +125,12 @@ def test_bad_outcome_literal_is_refused_on_its_line() -> None:
 
     message = _refused(text)
 
-    _assert_points_at(message, _line_of(text, "outcome: rejected"), "qualification.rules[1].outcome",
-                      "use one of the allowed values")
+    _assert_points_at(
+        message,
+        _line_of(text, "outcome: rejected"),
+        "qualification.rules[1].outcome",
+        "use one of the allowed values",
+    )
 
 
 def test_unknown_key_typo_is_refused_on_its_line() -> None:
@@ -127,8 +138,7 @@ def test_unknown_key_typo_is_refused_on_its_line() -> None:
 
     message = _refused(text)
 
-    _assert_points_at(message, _line_of(text, "defualt:"), "qualification.defualt",
-                      "check its spelling")
+    _assert_points_at(message, _line_of(text, "defualt:"), "qualification.defualt", "check its spelling")
 
 
 def test_unknown_time_zone_is_refused_on_its_line() -> None:
@@ -136,8 +146,9 @@ def test_unknown_time_zone_is_refused_on_its_line() -> None:
 
     message = _refused(text)
 
-    _assert_points_at(message, _line_of(text, "Mars/Olympus_Mons"), "routing.teams[0].timezone",
-                      "unknown time zone", "IANA")
+    _assert_points_at(
+        message, _line_of(text, "Mars/Olympus_Mons"), "routing.teams[0].timezone", "unknown time zone", "IANA"
+    )
 
 
 def test_duplicate_rep_ids_are_refused() -> None:
@@ -145,7 +156,9 @@ def test_duplicate_rep_ids_are_refused() -> None:
 
     message = _refused(text)
 
-    _assert_points_into_section(message, text, "routing:", "Another Ana", "routing", "rep id 'ana' appears twice")
+    _assert_points_into_section(
+        message, text, "routing:", "Another Ana", "routing", "rep id 'ana' appears twice"
+    )
 
 
 def test_duplicate_rule_names_are_refused() -> None:
@@ -153,8 +166,14 @@ def test_duplicate_rule_names_are_refused() -> None:
 
     message = _refused(text)
 
-    _assert_points_into_section(message, text, "qualification:", "outcome: disqualified", "qualification",
-                                "rule name 'big' appears twice")
+    _assert_points_into_section(
+        message,
+        text,
+        "qualification:",
+        "outcome: disqualified",
+        "qualification",
+        "rule name 'big' appears twice",
+    )
 
 
 def test_duplicate_team_names_are_refused() -> None:
@@ -162,7 +181,9 @@ def test_duplicate_team_names_are_refused() -> None:
 
     message = _refused(text)
 
-    _assert_points_into_section(message, text, "routing:", "{id: cleo", "routing", "team name 'amer' appears twice")
+    _assert_points_into_section(
+        message, text, "routing:", "{id: cleo", "routing", "team name 'amer' appears twice"
+    )
 
 
 def test_empty_rules_list_is_refused() -> None:
@@ -192,7 +213,9 @@ def test_bad_rule_name_pattern_is_refused() -> None:
 
 
 def test_every_problem_is_listed() -> None:
-    text = VALID.replace("outcome: disqualified", "outcome: rejected").replace("America/New_York", "Nowhere/X")
+    text = VALID.replace("outcome: disqualified", "outcome: rejected").replace(
+        "America/New_York", "Nowhere/X"
+    )
 
     message = _refused(text)
 
@@ -230,6 +253,29 @@ def test_missing_file_mentions_leadrelay_config(tmp_path: Path) -> None:
     assert str(missing) in message
     assert "LEADRELAY_CONFIG" in message
     assert "Fix:" in message
+
+
+# A path that exists but cannot be read as a config must still be refused as a ConfigError
+# (the CLI turns only ConfigError into "error: ... Fix: ..."; anything else is a traceback).
+
+
+def test_directory_instead_of_a_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path)
+
+    assert str(tmp_path) in str(info.value)
+    assert "Fix:" in str(info.value)
+
+
+def test_file_that_is_not_utf8_is_a_config_error(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes(VALID.replace('"t1"', '"caf\xe9"').encode("latin-1"))
+
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+
+    assert str(path) in str(info.value)
+    assert "Fix:" in str(info.value)
 
 
 def test_load_config_reports_the_real_file_name(tmp_path: Path) -> None:

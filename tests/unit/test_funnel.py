@@ -23,7 +23,13 @@ def _reached(funnel_counts: dict[int, int]) -> dict[str, int]:
 
 def test_a_lead_counts_in_every_stage_up_to_its_furthest() -> None:
     assert _reached({RANK["sal"]: 1}) == {
-        "captured": 1, "reviewed": 1, "mql": 1, "assigned": 1, "sal": 1, "sql": 0, "won": 0,
+        "captured": 1,
+        "reviewed": 1,
+        "mql": 1,
+        "assigned": 1,
+        "sal": 1,
+        "sql": 0,
+        "won": 0,
     }
 
 
@@ -32,7 +38,13 @@ def test_reached_is_a_suffix_sum_of_furthest_ranks() -> None:
     counts = {RANK["captured"]: 10, RANK["mql"]: 5, RANK["sql"]: 3, RANK["won"]: 2}
 
     assert _reached(counts) == {
-        "captured": 20, "reviewed": 10, "mql": 10, "assigned": 5, "sal": 5, "sql": 5, "won": 2,
+        "captured": 20,
+        "reviewed": 10,
+        "mql": 10,
+        "assigned": 5,
+        "sal": 5,
+        "sql": 5,
+        "won": 2,
     }
 
 

@@ -10,8 +10,14 @@ pytestmark = pytest.mark.unit
 
 
 def test_email_and_name_values_are_redacted() -> None:
-    event = {"event": "lead captured", "email": "ada@example.com", "name": "Ada Lovelace",
-             "first_name": "Ada", "last_name": "Lovelace", "phone": "+44 20 7946 0000"}
+    event = {
+        "event": "lead captured",
+        "email": "ada@example.com",
+        "name": "Ada Lovelace",
+        "first_name": "Ada",
+        "last_name": "Lovelace",
+        "phone": "+44 20 7946 0000",
+    }
 
     out = redact_pii(None, "info", event)
 
@@ -21,13 +27,22 @@ def test_email_and_name_values_are_redacted() -> None:
 
 
 def test_ids_are_left_alone() -> None:
-    event = {"event": "lead assigned", "lead_id": "lead-42", "event_id": "evt-7", "rep_id": "ana",
-             "team": "inbound-amer", "email": "ada@example.com"}
+    event = {
+        "event": "lead assigned",
+        "lead_id": "lead-42",
+        "event_id": "evt-7",
+        "rep_id": "ana",
+        "team": "inbound-amer",
+        "email": "ada@example.com",
+    }
 
     out = redact_pii(None, "info", event)
 
     assert {k: out[k] for k in ("event", "lead_id", "event_id", "rep_id", "team")} == {
-        "event": "lead assigned", "lead_id": "lead-42", "event_id": "evt-7", "rep_id": "ana",
+        "event": "lead assigned",
+        "lead_id": "lead-42",
+        "event_id": "evt-7",
+        "rep_id": "ana",
         "team": "inbound-amer",
     }
     assert out["email"] == "[redacted]"

@@ -31,8 +31,14 @@ def rosters(draw: st.DrawFn) -> tuple[Rep, ...]:
 
 
 def _team(reps: tuple[Rep, ...] | list[Rep], match: str | None = None, name: str = "t") -> Team:
-    return Team(name=name, policy="round_robin", reps=tuple(reps), fallback_queue=f"{name}-queue",
-                match=cel.compile(match) if match else None, match_source=match)
+    return Team(
+        name=name,
+        policy="round_robin",
+        reps=tuple(reps),
+        fallback_queue=f"{name}-queue",
+        match=cel.compile(match) if match else None,
+        match_source=match,
+    )
 
 
 def _sequence(team: Team, last: str | None, count: int) -> list[str]:
@@ -59,7 +65,9 @@ def test_round_robin_gives_every_active_rep_exactly_k_of_k_times_n(
 
 @no_deadline
 @given(reps=rosters(), start=st.one_of(st.none(), rep_ids), count=st.integers(min_value=1, max_value=30))
-def test_round_robin_never_picks_an_inactive_rep(reps: tuple[Rep, ...], start: str | None, count: int) -> None:
+def test_round_robin_never_picks_an_inactive_rep(
+    reps: tuple[Rep, ...], start: str | None, count: int
+) -> None:
     inactive = {r.id for r in reps if not r.active}
     team = _team(reps)
     last = start
@@ -84,7 +92,9 @@ def test_round_robin_does_not_depend_on_config_order(
 
 @no_deadline
 @given(reps=rosters(), start=st.one_of(st.none(), rep_ids))
-def test_round_robin_picks_the_next_active_id_after_the_last_one(reps: tuple[Rep, ...], start: str | None) -> None:
+def test_round_robin_picks_the_next_active_id_after_the_last_one(
+    reps: tuple[Rep, ...], start: str | None
+) -> None:
     active = sorted(r.id for r in reps if r.active)
     after = [rep_id for rep_id in active if start is None or rep_id > start]
     expected = after[0] if after else active[0]
@@ -151,8 +161,11 @@ def test_choose_team_skips_teams_that_do_not_match() -> None:
 
 
 def test_team_without_match_takes_unmatched_leads_before_later_teams() -> None:
-    teams = [_team([Rep("a", "A")], US, "amer"), _team([Rep("b", "B")], None, "catchall"),
-             _team([Rep("c", "C")], "true", "never")]
+    teams = [
+        _team([Rep("a", "A")], US, "amer"),
+        _team([Rep("b", "B")], None, "catchall"),
+        _team([Rep("c", "C")], "true", "never"),
+    ]
 
     team, reason = choose_team(teams, _ctx(country="FR"))
 

@@ -105,7 +105,9 @@ def test_rule_that_errors_is_recorded_and_evaluation_continues() -> None:
 
 
 def test_erroring_rule_does_not_match_and_default_still_applies() -> None:
-    result = _ruleset(("unguarded", "lead.employees > 10", "qualified")).evaluate(LeadData(email="a@b.co"), "api")
+    result = _ruleset(("unguarded", "lead.employees > 10", "qualified")).evaluate(
+        LeadData(email="a@b.co"), "api"
+    )
 
     assert [r.code for r in result.reasons] == ["rule_error", "default_outcome"]
     assert result.outcome == "nurtured"
@@ -163,7 +165,11 @@ def test_example_ruleset_on_typical_leads() -> None:
     assert rules.evaluate(LeadData(email="x@gmail.com", employees=900, country="US"), "api").rule == (
         "free-email-domain"
     )
-    assert rules.evaluate(LeadData(email="x@corp.com", employees=60, country="de"), "api").outcome == "qualified"
-    assert rules.evaluate(LeadData(email="x@corp.com", employees=60, country="JP"), "api").outcome == "nurtured"
+    assert (
+        rules.evaluate(LeadData(email="x@corp.com", employees=60, country="de"), "api").outcome == "qualified"
+    )
+    assert (
+        rules.evaluate(LeadData(email="x@corp.com", employees=60, country="JP"), "api").outcome == "nurtured"
+    )
     assert rules.evaluate(LeadData(email="x@corp.com"), "api").outcome == "nurtured"
     assert rules.version == "2026-11-22.1"

@@ -40,7 +40,9 @@ def test_production_refuses_the_placeholder_api_key(monkeypatch: pytest.MonkeyPa
 
 
 @pytest.mark.parametrize("placeholder", ["changeme", "  ChangeMe ", "secret", "password", "dev-api-key", ""])
-def test_production_refuses_every_placeholder_spelling(monkeypatch: pytest.MonkeyPatch, placeholder: str) -> None:
+def test_production_refuses_every_placeholder_spelling(
+    monkeypatch: pytest.MonkeyPatch, placeholder: str
+) -> None:
     monkeypatch.setenv("LEADRELAY_ENVIRONMENT", "production")
     monkeypatch.setenv("LEADRELAY_INGEST_API_KEY", placeholder)
 
@@ -76,7 +78,9 @@ def test_production_refuses_a_placeholder_rotation_key(monkeypatch: pytest.Monke
 
 
 @pytest.mark.parametrize("environment", [None, "dev", "test"])
-def test_dev_and_test_accept_the_placeholder(monkeypatch: pytest.MonkeyPatch, environment: str | None) -> None:
+def test_dev_and_test_accept_the_placeholder(
+    monkeypatch: pytest.MonkeyPatch, environment: str | None
+) -> None:
     if environment is not None:
         monkeypatch.setenv("LEADRELAY_ENVIRONMENT", environment)
 

@@ -1,0 +1,165 @@
+"""Ingest HTTP contract against the real broker and databases (the app runs in-process)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+
+from services.ingest.bootstrap import bootstrap, create_app
+from services.ingest.settings import IngestSettings
+from shared.events import CloudEvent, LeadCaptured, Topics
+from shared.kafka import ensure_topics
+from shared.kafka.embedded import EmbeddedBroker
+from shared.settings import CommonSettings
+from tests.helpers.kafka_tools import read_topic
+
+pytestmark = [pytest.mark.kafka, pytest.mark.db]
+KEY = {"X-API-Key": "test-key"}
+LEAD = {"email": "Ada.Novak@Northwind.example", "company": "Northwind", "employees": 120, "country": "us"}
+
+
+def settings_for(bootstrap_servers: str, database_url: str, prefix: str, **extra: Any) -> IngestSettings:
+    common = CommonSettings(kafka_bootstrap=bootstrap_servers, database_url=database_url, topic_prefix=prefix,
+                            kafka_partitions=2, kafka_send_timeout_s=2.0, kafka_request_timeout_ms=1500)
+    return IngestSettings(common=common, api_key=SecretStr("test-key"), max_body_bytes=2048, **extra)
+
+
+@pytest.fixture
+def client(broker: EmbeddedBroker, database_url: str, topic_prefix: str) -> Iterator[TestClient]:
+    settings = settings_for(broker.bootstrap, database_url, topic_prefix,
+                            api_key_next=SecretStr("next-key"))
+    with TestClient(create_app(bootstrap(settings))) as test_client:
+        yield test_client
+
+
+def lead_events(broker: EmbeddedBroker, prefix: str, expect: int, timeout_s: float = 10) -> list[CloudEvent]:
+    records = asyncio.run(read_topic(broker.bootstrap, Topics(prefix).lead_events, expect, timeout_s=timeout_s))
+    return [CloudEvent.from_bytes(r.value) for r in records]
+
+
+def test_lead_is_on_the_topic_before_the_202(client: TestClient, broker: EmbeddedBroker, topic_prefix: str) -> None:
+    response = client.post("/v1/leads", json={**LEAD, "occurred_at": "2026-03-01T10:00:00+01:00"}, headers=KEY)
+    assert response.status_code == 202
+    body = response.json()
+    [event] = lead_events(broker, topic_prefix, 1)
+    assert (event.id, event.subject, event.type) == (body["event_id"], body["lead_id"], "lead.captured")
+    assert event.time.isoformat() == "2026-03-01T09:00:00+00:00"  # event time, as the source said
+    captured = event.payload(LeadCaptured)
+    assert (captured.lead.email, captured.lead.country, captured.source) == (
+        "ada.novak@northwind.example", "US", "api")
+
+
+def test_repeated_delivery_answers_200_with_the_original_ids(
+        client: TestClient, broker: EmbeddedBroker, topic_prefix: str) -> None:
+    headers = {**KEY, "Idempotency-Key": "form-42"}
+    first = client.post("/v1/leads", json=LEAD, headers=headers)
+    again = client.post("/v1/leads", json=LEAD, headers=headers)
+    assert (first.status_code, again.status_code) == (202, 200)
+    assert again.json() == first.json()
+    other = client.post("/v1/leads", json=LEAD, headers={**KEY, "Idempotency-Key": "form-43"})
+    assert other.status_code == 202
+    events = lead_events(broker, topic_prefix, 3, timeout_s=3)  # waits for a third event that must not come
+    assert [e.id for e in events].count(first.json()["event_id"]) == 1
+    assert len(events) == 2
+
+
+@pytest.mark.parametrize("headers", [{}, {"X-API-Key": "wrong"}, {"Authorization": "Bearer wrong"}])
+def test_bad_or_missing_api_key_is_401(client: TestClient, headers: dict[str, str]) -> None:
+    response = client.post("/v1/leads", json=LEAD, headers=headers)
+    assert response.status_code == 401
+    assert "API key" in response.json()["detail"]
+
+
+def test_rotated_key_and_bearer_are_accepted(client: TestClient) -> None:
+    assert client.post("/v1/leads", json=LEAD, headers={"X-API-Key": "next-key"}).status_code == 202
+    assert client.post("/v1/leads", json=LEAD, headers={"Authorization": "Bearer test-key"}).status_code == 202
+
+
+def test_wrong_media_type_is_415(client: TestClient) -> None:
+    response = client.post("/v1/leads", content=b"email=a@b.co", headers={**KEY, "Content-Type": "text/plain"})
+    assert response.status_code == 415
+    assert "application/json" in response.json()["detail"]
+
+
+def test_too_large_body_is_413(client: TestClient) -> None:
+    big = {**LEAD, "custom": {"notes": "x" * 5000}}
+    assert client.post("/v1/leads", json=big, headers=KEY).status_code == 413
+
+
+@pytest.mark.parametrize(("payload", "field"), [
+    ({**LEAD, "email": "not-an-email"}, "email"),
+    ({**LEAD, "employees": -3}, "employees"),
+    ({**LEAD, "favourite_colour": "red"}, "favourite_colour"),
+    ({"company": "no email"}, "email"),
+    ({**LEAD, "occurred_at": "2026-03-01T10:00:00"}, "occurred_at"),
+])
+def test_invalid_lead_is_422_naming_the_field(client: TestClient, payload: dict[str, Any], field: str) -> None:
+    response = client.post("/v1/leads", json=payload, headers=KEY)
+    assert response.status_code == 422
+    locations = [error["loc"] for error in response.json()["detail"]]
+    assert ["body", field] in locations
+
+
+def test_malformed_json_is_422(client: TestClient) -> None:
+    response = client.post("/v1/leads", content=b"{not json", headers={**KEY, "Content-Type": "application/json"})
+    assert response.status_code == 422
+
+
+def test_activity_is_accepted(client: TestClient, broker: EmbeddedBroker, topic_prefix: str) -> None:
+    response = client.post("/v1/activities", json={"lead_id": "lead-1", "kind": "accepted", "rep_id": "ana"},
+                           headers=KEY)
+    assert response.status_code == 202
+    [event] = lead_events(broker, topic_prefix, 1)
+    assert (event.type, event.subject, event.data["kind"]) == ("activity.recorded", "lead-1", "accepted")
+
+
+def test_operational_endpoints(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["checks"] == {"database": True, "broker": True}
+    client.post("/v1/leads", json=LEAD, headers=KEY)
+    assert 'leadrelay_ingest_requests_total{endpoint="leads",status="202"}' in client.get("/metrics").text
+    spec = client.get("/openapi.json").json()
+    schema = spec["paths"]["/v1/leads"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert "email" in schema["properties"]
+
+
+def test_broker_down_is_503_then_recovers_without_restart(database_url: str, topic_prefix: str) -> None:
+    own = EmbeddedBroker()
+    own.start()
+    try:
+        with TestClient(create_app(bootstrap(settings_for(own.bootstrap, database_url, topic_prefix)))) as client:
+            assert client.post("/v1/leads", json=LEAD, headers=KEY).status_code == 202
+            own.kill()
+            down = client.post("/v1/leads", json=LEAD, headers=KEY)
+            assert down.status_code == 503
+            assert down.headers["Retry-After"] == "2"
+            assert client.get("/readyz").status_code == 503
+            own.start()  # same port, empty memory storage: the topics must come back
+            asyncio.run(_recreate_topics(own.bootstrap, topic_prefix))
+            assert _post_until_accepted(client) == 202
+        [event] = lead_events(own, topic_prefix, 1)
+        assert event.type == "lead.captured"
+    finally:
+        own.stop()
+
+
+async def _recreate_topics(bootstrap_servers: str, prefix: str) -> None:
+    await ensure_topics(bootstrap_servers, Topics(prefix).all(), partitions=2)
+
+
+def _post_until_accepted(client: TestClient, attempts: int = 20) -> int:
+    """A client retrying after a 503, as Retry-After tells it to (shortened for the test)."""
+    status = 0
+    for _ in range(attempts):
+        status = client.post("/v1/leads", json=LEAD, headers=KEY).status_code
+        if status == 202:
+            return status
+        time.sleep(0.5)
+    return status
