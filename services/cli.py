@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 app = typer.Typer(help="LeadRelay: event-driven MQL-to-SQL handoff.", no_args_is_help=True, add_completion=False)
 rules_app = typer.Typer(help="Qualification rules: check them before they go live.", no_args_is_help=True)
@@ -17,8 +18,13 @@ app.add_typer(rules_app, name="rules")
 console = Console(stderr=True)
 
 
+def _error(message: str) -> None:
+    # Messages quote user text (CEL with [brackets]); never let Rich read it as markup.
+    console.print(f"[bold red]error:[/] {escape(message)}")
+
+
 def _fail(message: str) -> None:
-    console.print(f"[bold red]error:[/] {message}")
+    _error(message)
     raise typer.Exit(1)
 
 
@@ -132,7 +138,7 @@ def up(
     except KeyboardInterrupt:
         console.print("stopping…")
     except RuntimeError as exc:
-        console.print(f"[bold red]error:[/] {exc}")
+        _error(str(exc))
         stack.stop()
         raise typer.Exit(1) from None
     stack.stop()

@@ -18,9 +18,20 @@ PII_KEYS = frozenset(
 )
 
 
+def _redact(value: Any, depth: int = 0) -> Any:
+    if isinstance(value, dict) and depth < 5:
+        return {k: "[redacted]" if isinstance(k, str) and k.lower() in PII_KEYS else _redact(v, depth + 1)
+                for k, v in value.items()}
+    return value
+
+
 def redact_pii(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-    for key in PII_KEYS.intersection(event_dict):
-        event_dict[key] = "[redacted]"
+    """Replace values under personal-data keys, at any nesting depth and in any letter case."""
+    for key, value in list(event_dict.items()):
+        if key.lower() in PII_KEYS:
+            event_dict[key] = "[redacted]"
+        elif isinstance(value, dict):
+            event_dict[key] = _redact(value)
     return event_dict
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,11 @@ def load_config(path: Path | str) -> LeadRelayConfig:
             f"{path}: config file not found. Fix: set LEADRELAY_CONFIG to your config file "
             "(start from examples/leadrelay.yaml)"
         ) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}). Fix: save the file as UTF-8") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config file ({exc.strerror or exc}). "
+                          "Fix: point LEADRELAY_CONFIG at a readable YAML file") from exc
     return parse_config(text, str(path))
 
 
@@ -59,7 +65,46 @@ def _describe(err: Any, root: yaml.Node | None, filename: str) -> str:
     where = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in loc).replace(".[", "[") or "(top)"
     message = str(err["msg"]).removeprefix("Value error, ")
     fix = _FIXES.get(err["type"], "correct the value")
-    return f"{filename}:{_line_of(root, loc)}: {where}: {message}. Fix: {fix}"
+    line = _line_of(root, loc)
+    duplicate = _DUPLICATE.search(message)
+    if duplicate:
+        fix = "rename or remove the second one"
+        line = _line_of_second(_node_at(root, loc), duplicate.group(1)) or line
+    return f"{filename}:{line}: {where}: {message}. Fix: {fix}"
+
+
+_DUPLICATE = re.compile(r"'([^']*)' appears twice")
+
+
+def _node_at(node: yaml.Node | None, loc: tuple[Any, ...]) -> yaml.Node | None:
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            node = next((v for k, v in node.value if k.value == str(part)), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+        else:
+            return None
+    return node
+
+
+def _line_of_second(node: yaml.Node | None, value: str) -> int | None:
+    """Line of the second scalar equal to `value` under `node` (where a duplicate is declared)."""
+    seen = 0
+    stack = [node] if node is not None else []
+    scalars: list[yaml.ScalarNode] = []
+    while stack:
+        current = stack.pop()
+        if isinstance(current, yaml.ScalarNode) and current.value == value:
+            scalars.append(current)
+        elif isinstance(current, yaml.MappingNode):
+            stack.extend(v for _, v in current.value)
+        elif isinstance(current, yaml.SequenceNode):
+            stack.extend(current.value)
+    for scalar in sorted(scalars, key=lambda n: (n.start_mark.line, n.start_mark.column)):
+        seen += 1
+        if seen == 2:
+            return int(scalar.start_mark.line) + 1
+    return None
 
 
 def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int:

@@ -64,13 +64,11 @@ def _reported_line(message: str) -> int:
     return int(location.split(":")[1])
 
 
-def _assert_points_into_section(
-    message: str, text: str, section: str, duplicate: str, *fragments: str
-) -> None:
-    """Uniqueness is checked on a whole section, so the line lands inside it, at or before the duplicate."""
-    line = _reported_line(message)
-    assert _line_of(text, section) <= line <= _line_of(text, duplicate), message
-    _assert_points_at(message, line, *fragments)
+def _assert_points_at_second(message: str, text: str, declaration: str, *fragments: str) -> None:
+    """A duplicate is reported on the line that declares it the second time."""
+    lines = [n for n, line in enumerate(text.splitlines(), start=1) if declaration in line]
+    assert len(lines) >= 2, f"the test text should declare {declaration!r} twice"
+    _assert_points_at(message, lines[1], *fragments)
 
 
 # --- what loads -----------------------------------------------------------------------
@@ -156,9 +154,7 @@ def test_duplicate_rep_ids_are_refused() -> None:
 
     message = _refused(text)
 
-    _assert_points_into_section(
-        message, text, "routing:", "Another Ana", "routing", "rep id 'ana' appears twice"
-    )
+    _assert_points_at_second(message, text, "id: ana", "routing", "rep id 'ana' appears twice")
 
 
 def test_duplicate_rule_names_are_refused() -> None:
@@ -166,14 +162,7 @@ def test_duplicate_rule_names_are_refused() -> None:
 
     message = _refused(text)
 
-    _assert_points_into_section(
-        message,
-        text,
-        "qualification:",
-        "outcome: disqualified",
-        "qualification",
-        "rule name 'big' appears twice",
-    )
+    _assert_points_at_second(message, text, "name: big", "qualification", "rule name 'big' appears twice")
 
 
 def test_duplicate_team_names_are_refused() -> None:
@@ -181,9 +170,7 @@ def test_duplicate_team_names_are_refused() -> None:
 
     message = _refused(text)
 
-    _assert_points_into_section(
-        message, text, "routing:", "{id: cleo", "routing", "team name 'amer' appears twice"
-    )
+    _assert_points_at_second(message, text, "name: amer", "routing", "team name 'amer' appears twice")
 
 
 def test_empty_rules_list_is_refused() -> None:
