@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sys
 from collections.abc import Awaitable, Callable
 
 from shared.logging import get_logger
@@ -52,5 +53,8 @@ def serve(app: object, host: str, port: int) -> None:
     """Run an ASGI app under uvicorn with our logging (uvicorn handles SIGTERM/SIGINT)."""
     import uvicorn
 
+    # uvicorn shuts down gracefully on SIGTERM, then re-raises it to the previous handler:
+    # make that handler a clean exit (0), so supervisors can tell a stop from a crash.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     uvicorn.run(app, host=host, port=port, log_config=None, access_log=False,  # type: ignore[arg-type]
                 timeout_graceful_shutdown=20)
