@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck check bench clean
+.PHONY: install run test lint typecheck bench clean
 
 install: $(STAMP)
 
@@ -18,7 +18,8 @@ $(STAMP): requirements.lock pyproject.toml
 run: install
 	$(BIN)/leadrelay up --demo
 
-test: install
+# Static checks first (seconds), then the suite against the real broker and databases.
+test: install lint typecheck
 	$(BIN)/python -m pytest
 
 lint: install
@@ -28,7 +29,6 @@ lint: install
 typecheck: install
 	$(BIN)/mypy shared services
 
-check: lint typecheck test
 
 bench: install
 	$(BIN)/python bench/run.py

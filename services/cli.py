@@ -12,7 +12,9 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-app = typer.Typer(help="LeadRelay: event-driven MQL-to-SQL handoff.", no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="LeadRelay: event-driven MQL-to-SQL handoff.", no_args_is_help=True, add_completion=False
+)
 rules_app = typer.Typer(help="Qualification rules: check them before they go live.", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
 console = Console(stderr=True)
@@ -67,8 +69,10 @@ def rules_check(
         _fail(str(exc))
         return
     reps = sum(len(t.reps) for t in loaded.routing.teams)
-    console.print(f"[green]ok[/] {path}: ruleset {loaded.qualification.version}, "
-                  f"{len(loaded.qualification.rules)} rules, {len(loaded.routing.teams)} teams, {reps} reps")
+    console.print(
+        f"[green]ok[/] {path}: ruleset {loaded.qualification.version}, "
+        f"{len(loaded.qualification.rules)} rules, {len(loaded.routing.teams)} teams, {reps} reps"
+    )
 
 
 @app.command()
@@ -125,13 +129,18 @@ def up(
         stack.start_services()
         stack.wait_ready()
         console.print(f"[bold green]LeadRelay is ready[/] in {time.monotonic() - started:.1f}s")
-        console.print(f"  ingest API   http://127.0.0.1:{ingest_port}/docs   (X-API-Key: see LEADRELAY_INGEST_API_KEY)")
+        console.print(
+            f"  ingest API   http://127.0.0.1:{ingest_port}/docs   (X-API-Key: see LEADRELAY_INGEST_API_KEY)"
+        )
         console.print(f"  dashboard    http://127.0.0.1:{metrics_port}/")
         console.print(f"  funnel       http://127.0.0.1:{metrics_port}/v1/funnel")
         console.print(f"  logs         {stack.state_dir / 'logs'}/   ·   Ctrl-C stops everything")
         if demo:
-            stack.spawn("demo", ["demo", "--url", f"http://127.0.0.1:{ingest_port}", "--leads", str(demo_leads)],
-                        log=False)
+            stack.spawn(
+                "demo",
+                ["demo", "--url", f"http://127.0.0.1:{ingest_port}", "--leads", str(demo_leads)],
+                log=False,
+            )
         while True:
             stack.check_children()
             time.sleep(0.5)

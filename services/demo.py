@@ -15,9 +15,46 @@ import httpx
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-FIRST = ["Ada", "Bruno", "Chiara", "Deepak", "Emma", "Felix", "Grace", "Hiro", "Ines", "Jonas", "Kemi", "Lena"]
-LAST = ["Novak", "Silva", "Rossi", "Iyer", "Martin", "Keller", "Hopper", "Tanaka", "Costa", "Berg", "Ade", "Vogel"]
-COMPANY = ["Northwind", "Globex", "Initech", "Umbrella", "Hooli", "Vandelay", "Stark", "Wayne", "Acme", "Soylent"]
+FIRST = [
+    "Ada",
+    "Bruno",
+    "Chiara",
+    "Deepak",
+    "Emma",
+    "Felix",
+    "Grace",
+    "Hiro",
+    "Ines",
+    "Jonas",
+    "Kemi",
+    "Lena",
+]
+LAST = [
+    "Novak",
+    "Silva",
+    "Rossi",
+    "Iyer",
+    "Martin",
+    "Keller",
+    "Hopper",
+    "Tanaka",
+    "Costa",
+    "Berg",
+    "Ade",
+    "Vogel",
+]
+COMPANY = [
+    "Northwind",
+    "Globex",
+    "Initech",
+    "Umbrella",
+    "Hooli",
+    "Vandelay",
+    "Stark",
+    "Wayne",
+    "Acme",
+    "Soylent",
+]
 SUFFIX = ["Labs", "Systems", "Group", "Analytics", "Cloud", "Logistics"]
 COUNTRIES = ["US", "US", "US", "CA", "GB", "DE", "FR", "NL", "BR", "IN", "AU"]
 TITLES = ["VP Sales", "Head of Marketing", "RevOps Manager", "CTO", "Founder", "Sales Director", "Analyst"]
@@ -32,12 +69,17 @@ def fake_lead(rng: random.Random, n: int) -> dict[str, Any]:
     domain = rng.choice(FREE_DOMAINS) if personal else company.lower().replace(" ", "") + ".example"
     lead: dict[str, Any] = {
         "email": f"{first}.{last}.{n}@{domain}".lower(),
-        "first_name": first, "last_name": last, "company": company, "title": rng.choice(TITLES),
+        "first_name": first,
+        "last_name": last,
+        "company": company,
+        "title": rng.choice(TITLES),
         "country": rng.choice(COUNTRIES),
         "employees": int(rng.lognormvariate(4.0, 1.4)),
         "product_line": rng.choice(["core", "core", "analytics"]),
-        "utm": {"source": rng.choice(["google", "linkedin", "newsletter", "direct"]),
-                "campaign": rng.choice(CAMPAIGNS)},
+        "utm": {
+            "source": rng.choice(["google", "linkedin", "newsletter", "direct"]),
+            "campaign": rng.choice(CAMPAIGNS),
+        },
     }
     return lead
 
@@ -49,21 +91,24 @@ class DemoResult:
 
 
 def run_demo(url: str, api_key: str, leads: int, rate: float, seed: int, console: Console) -> DemoResult:
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - reproducible fake data, not security
     statuses: Counter[int] = Counter()
     interval = 1.0 / rate if rate > 0 else 0.0
     started = time.monotonic()
     columns = (TextColumn("[bold]demo leads"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with httpx.Client(base_url=url, headers={"X-API-Key": api_key}, timeout=10.0) as client, \
-            Progress(*columns, console=console) as progress:
+    with (
+        httpx.Client(base_url=url, headers={"X-API-Key": api_key}, timeout=10.0) as client,
+        Progress(*columns, console=console) as progress,
+    ):
         task = progress.add_task("post", total=leads)
         for n in range(leads):
             due = started + n * interval
             if (pause := due - time.monotonic()) > 0:
                 time.sleep(pause)
             try:
-                status = client.post("/v1/leads", json=fake_lead(rng, n),
-                                     headers={"Idempotency-Key": f"demo-{seed}-{n}"}).status_code
+                status = client.post(
+                    "/v1/leads", json=fake_lead(rng, n), headers={"Idempotency-Key": f"demo-{seed}-{n}"}
+                ).status_code
             except httpx.HTTPError:
                 status = 0
             statuses[status] += 1

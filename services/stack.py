@@ -61,19 +61,28 @@ class Stack:
         (self.state_dir / "logs").mkdir(parents=True, exist_ok=True)
         for name, port in self.ports.items():
             if port_open("127.0.0.1", port):
-                raise RuntimeError(f"port {port} ({name}) is in use; stop what listens there or set "
-                                   f"LEADRELAY_{name.upper()}_PORT to a free port")
+                raise RuntimeError(
+                    f"port {port} ({name}) is in use; stop what listens there or set "
+                    f"LEADRELAY_{name.upper()}_PORT to a free port"
+                )
         bootstrap = self.start_broker(say)
         self.env = {**os.environ, "LEADRELAY_KAFKA_BOOTSTRAP": bootstrap}
-        self.env.setdefault("LEADRELAY_DATABASE_URL",
-                            f"sqlite+aiosqlite:///{(self.state_dir / 'leadrelay.db').resolve()}")
+        self.env.setdefault(
+            "LEADRELAY_DATABASE_URL", f"sqlite+aiosqlite:///{(self.state_dir / 'leadrelay.db').resolve()}"
+        )
         self.env.setdefault("LEADRELAY_LOG_FORMAT", "json")
 
     def spawn(self, name: str, args: list[str], *, log: bool = True) -> Child:
         log_path = self.state_dir / "logs" / f"{name}.log" if log else None
-        out = open(log_path, "ab") if log_path else None  # noqa: SIM115 - the child owns it
-        proc = subprocess.Popen([sys.executable, "-m", "services", *args], env=self.env,
-                                stdout=out, stderr=out, start_new_session=True, preexec_fn=_die_with_parent)
+        out = open(log_path, "ab") if log_path else None
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "services", *args],
+            env=self.env,
+            stdout=out,
+            stderr=out,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
         child = Child(name, proc, log_path)
         self.children.append(child)
         return child
@@ -95,8 +104,10 @@ class Stack:
                     except httpx.HTTPError:
                         pass
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"not ready after {timeout_s:.0f}s: {', '.join(pending)}; "
-                                       f"see {self.state_dir / 'logs'}")
+                    raise RuntimeError(
+                        f"not ready after {timeout_s:.0f}s: {', '.join(pending)}; "
+                        f"see {self.state_dir / 'logs'}"
+                    )
                 time.sleep(0.2)
 
     def check_children(self) -> None:

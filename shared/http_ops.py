@@ -22,8 +22,11 @@ def ops_router(readiness: ReadinessCheck) -> APIRouter:
     async def readyz() -> JSONResponse:
         checks = await readiness()
         ready = all(checks.values())
-        return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503,
-                            headers=None if ready else {"Retry-After": "1"})
+        return JSONResponse(
+            {"ready": ready, "checks": checks},
+            status_code=200 if ready else 503,
+            headers=None if ready else {"Retry-After": "1"},
+        )
 
     @router.get("/metrics")
     async def metrics() -> Response:
@@ -35,6 +38,6 @@ def ops_router(readiness: ReadinessCheck) -> APIRouter:
 async def database_ready(ping: Callable[[], Awaitable[object]]) -> bool:
     try:
         await ping()
-    except Exception:  # noqa: BLE001 - any failure means "not ready", reported, not raised
+    except Exception:
         return False
     return True

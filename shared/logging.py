@@ -20,8 +20,10 @@ PII_KEYS = frozenset(
 
 def _redact(value: Any, depth: int = 0) -> Any:
     if isinstance(value, dict) and depth < 5:
-        return {k: "[redacted]" if isinstance(k, str) and k.lower() in PII_KEYS else _redact(v, depth + 1)
-                for k, v in value.items()}
+        return {
+            k: "[redacted]" if isinstance(k, str) and k.lower() in PII_KEYS else _redact(v, depth + 1)
+            for k, v in value.items()
+        }
     return value
 
 

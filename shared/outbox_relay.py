@@ -21,8 +21,15 @@ log = get_logger(__name__)
 
 
 class OutboxRelay:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], outbox: Table, producer: EventProducer,
-                 *, batch_size: int = 500, poll_interval_s: float = 1.0) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        outbox: Table,
+        producer: EventProducer,
+        *,
+        batch_size: int = 500,
+        poll_interval_s: float = 1.0,
+    ) -> None:
         self._sessions = sessions
         self._outbox = outbox
         self._producer = producer
@@ -59,7 +66,7 @@ class OutboxRelay:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
                 continue
-            except Exception as exc:  # noqa: BLE001 - database trouble: keep the rows, retry later
+            except Exception as exc:
                 log.warning("outbox_relay_failed", error=repr(exc), retry_in_s=delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)

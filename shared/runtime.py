@@ -11,13 +11,14 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from shared.logging import get_logger
 
 log = get_logger(__name__)
 
-Loop = Callable[[asyncio.Event], Awaitable[None]]
+Loop = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 
 
 class BackgroundLoops:
@@ -49,12 +50,18 @@ class BackgroundLoops:
                 log.error("background_loop_failed", loop=task.get_name(), error=repr(task.exception()))
 
 
-def serve(app: object, host: str, port: int) -> None:
+def serve(app: Any, host: str, port: int) -> None:
     """Run an ASGI app under uvicorn with our logging (uvicorn handles SIGTERM/SIGINT)."""
     import uvicorn
 
     # uvicorn shuts down gracefully on SIGTERM, then re-raises it to the previous handler:
     # make that handler a clean exit (0), so supervisors can tell a stop from a crash.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False,  # type: ignore[arg-type]
-                timeout_graceful_shutdown=20)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=20,
+    )

@@ -48,8 +48,11 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         await admin.execute(f'CREATE DATABASE "{name}"')
     finally:
         await admin.close()
-    yield make_url(POSTGRES_URL).set(drivername="postgresql+asyncpg", database=name).render_as_string(
-        hide_password=False)
+    yield (
+        make_url(POSTGRES_URL)
+        .set(drivername="postgresql+asyncpg", database=name)
+        .render_as_string(hide_password=False)
+    )
     admin = await asyncpg.connect(_asyncpg_dsn(POSTGRES_URL))
     try:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -46,9 +46,12 @@ def bootstrap(settings: IngestSettings | None = None) -> IngestRuntime:
     common = settings.common
     topics = Topics(common.topic_prefix)
     engine = create_engine(common.database_url)
-    producer = EventProducer(common.kafka_bootstrap, client_id="leadrelay-ingest",
-                             request_timeout_ms=common.kafka_request_timeout_ms,
-                             send_timeout_s=common.kafka_send_timeout_s)
+    producer = EventProducer(
+        common.kafka_bootstrap,
+        client_id="leadrelay-ingest",
+        request_timeout_ms=common.kafka_request_timeout_ms,
+        send_timeout_s=common.kafka_send_timeout_s,
+    )
     service = IngestService(producer, create_session_factory(engine), topics)
     return IngestRuntime(settings, topics, engine, producer, service)
 
@@ -78,14 +81,18 @@ def create_app(runtime: IngestRuntime) -> FastAPI:
 
     @app.exception_handler(BrokerUnavailable)
     async def _broker_down(_: Request, exc: BrokerUnavailable) -> JSONResponse:
-        return JSONResponse({"detail": "the event broker cannot take the write now; retry later"},
-                            status_code=503, headers=retry_after)
+        return JSONResponse(
+            {"detail": "the event broker cannot take the write now; retry later"},
+            status_code=503,
+            headers=retry_after,
+        )
 
     @app.exception_handler(SQLAlchemyError)
     async def _database_down(_: Request, exc: SQLAlchemyError) -> JSONResponse:
         log.warning("database_error", error=repr(exc))
-        return JSONResponse({"detail": "the database is unavailable; retry later"}, status_code=503,
-                            headers=retry_after)
+        return JSONResponse(
+            {"detail": "the database is unavailable; retry later"}, status_code=503, headers=retry_after
+        )
 
     app.include_router(ops_router(runtime.readiness))
     app.include_router(api_router)

@@ -36,18 +36,25 @@ def require_api_key(
     x_api_key: Annotated[str | None, Header()] = None,
     authorization: Annotated[str | None, Header()] = None,
 ) -> None:
-    given = x_api_key or (authorization[7:] if authorization and authorization.lower().startswith("bearer ") else None)
+    given = x_api_key or (
+        authorization[7:] if authorization and authorization.lower().startswith("bearer ") else None
+    )
     valid = [k.get_secret_value() for k in (settings.api_key, settings.api_key_next) if k is not None]
     if not given or not any(hmac.compare_digest(given.encode(), k.encode()) for k in valid):
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing or invalid API key: send it as X-API-Key",
-                            headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "missing or invalid API key: send it as X-API-Key",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
 
 
 async def read_json_body(request: Request, model: type[M], limit: int) -> M:
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type != "application/json":
-        raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
-                            f"send Content-Type: application/json (got {media_type or 'none'})")
+        raise HTTPException(
+            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+            f"send Content-Type: application/json (got {media_type or 'none'})",
+        )
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, f"body over {limit} bytes")
@@ -87,21 +94,49 @@ def _answer(receipt: Receipt, endpoint: str) -> JSONResponse:
     return JSONResponse({"event_id": receipt.event_id, "lead_id": receipt.lead_id}, status_code=code)
 
 
-@router.post("/leads", status_code=202, response_model=Accepted, responses=_ERRORS,
-             openapi_extra={"requestBody": {"required": True, "content": {
-                 "application/json": {"schema": LeadIn.model_json_schema(ref_template="#/components/schemas/{model}")}}}})
-async def post_lead(request: Request, _: ApiKey, service: Service, settings: Settings,
-                    idempotency_key: IdempotencyKey = None) -> JSONResponse:
+@router.post(
+    "/leads",
+    status_code=202,
+    response_model=Accepted,
+    responses=_ERRORS,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": LeadIn.model_json_schema(ref_template="#/components/schemas/{model}")
+                }
+            },
+        }
+    },
+)
+async def post_lead(
+    request: Request, _: ApiKey, service: Service, settings: Settings, idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
     """Accept a canonical lead; `lead.captured` is on Kafka before this answers 202."""
     body = await read_json_body(request, LeadIn, settings.max_body_bytes)
     return _answer(await service.capture_lead(body, API_SOURCE, idempotency_key), "leads")
 
 
-@router.post("/activities", status_code=202, response_model=Accepted, responses=_ERRORS,
-             openapi_extra={"requestBody": {"required": True, "content": {
-                 "application/json": {"schema": ActivityIn.model_json_schema(ref_template="#/components/schemas/{model}")}}}})
-async def post_activity(request: Request, _: ApiKey, service: Service, settings: Settings,
-                        idempotency_key: IdempotencyKey = None) -> JSONResponse:
+@router.post(
+    "/activities",
+    status_code=202,
+    response_model=Accepted,
+    responses=_ERRORS,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": ActivityIn.model_json_schema(ref_template="#/components/schemas/{model}")
+                }
+            },
+        }
+    },
+)
+async def post_activity(
+    request: Request, _: ApiKey, service: Service, settings: Settings, idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
     """Record what sales did with a lead (first touch, accepted, rejected, opportunity, won, lost)."""
     body = await read_json_body(request, ActivityIn, settings.max_body_bytes)
     return _answer(await service.record_activity(body, API_SOURCE, idempotency_key), "activities")

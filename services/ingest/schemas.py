@@ -18,7 +18,8 @@ class LeadIn(LeadData):
 
     lead_id: str | None = Field(default=None, pattern=ID_PATTERN)
     occurred_at: AwareDatetime | None = Field(
-        default=None, description="when the lead was captured at the source (event time); default: now")
+        default=None, description="when the lead was captured at the source (event time); default: now"
+    )
 
     def lead(self) -> LeadData:
         return LeadData.model_validate(self.model_dump(exclude={"lead_id", "occurred_at"}))

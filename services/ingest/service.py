@@ -38,7 +38,9 @@ def _stable_id(*parts: str) -> str:
 
 
 class IngestService:
-    def __init__(self, producer: EventProducer, sessions: async_sessionmaker[AsyncSession], topics: Topics) -> None:
+    def __init__(
+        self, producer: EventProducer, sessions: async_sessionmaker[AsyncSession], topics: Topics
+    ) -> None:
         self._producer = producer
         self._sessions = sessions
         self._topics = topics
@@ -47,7 +49,9 @@ class IngestService:
         if delivery_key and (seen := await self._seen(source, delivery_key)):
             return seen
         now = datetime.now(UTC)
-        lead_id = body.lead_id or (_stable_id("lead", source, delivery_key) if delivery_key else str(uuid.uuid4()))
+        lead_id = body.lead_id or (
+            _stable_id("lead", source, delivery_key) if delivery_key else str(uuid.uuid4())
+        )
         event = LeadCaptured(lead=body.lead(), source=source, received_at=now)
         return await self._publish(event, lead_id, body.occurred_at or now, source, delivery_key)
 
@@ -55,18 +59,23 @@ class IngestService:
         if delivery_key and (seen := await self._seen(source, delivery_key)):
             return seen
         event = ActivityRecorded(kind=body.kind, rep_id=body.rep_id, reason=body.reason, amount=body.amount)
-        return await self._publish(event, body.lead_id, body.occurred_at or datetime.now(UTC), source, delivery_key)
+        return await self._publish(
+            event, body.lead_id, body.occurred_at or datetime.now(UTC), source, delivery_key
+        )
 
     async def _seen(self, source: str, key: str) -> Receipt | None:
         async with self._sessions() as session:
             found = await DeliveryRepository(session).find(source, key)
         return Receipt(found[0], found[1], replayed=True) if found else None
 
-    async def _publish(self, event: Event, lead_id: str, time: datetime, source: str,
-                       delivery_key: str | None) -> Receipt:
+    async def _publish(
+        self, event: Event, lead_id: str, time: datetime, source: str, delivery_key: str | None
+    ) -> Receipt:
         event_id = _stable_id("event", source, delivery_key) if delivery_key else new_event_id()
         envelope = CloudEvent.wrap(event, subject=lead_id, source=EVENT_SOURCE, time=time, event_id=event_id)
-        await self._producer.publish(OutgoingMessage(self._topics.lead_events, lead_id.encode(), envelope.to_bytes()))
+        await self._producer.publish(
+            OutgoingMessage(self._topics.lead_events, lead_id.encode(), envelope.to_bytes())
+        )
         if delivery_key:
             try:
                 async with self._sessions() as session, session.begin():

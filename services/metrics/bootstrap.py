@@ -52,13 +52,20 @@ def bootstrap(settings: MetricsSettings | None = None) -> MetricsService:
     topics = Topics(common.topic_prefix)
     engine = create_engine(common.database_url)
     sessions = create_session_factory(engine)
-    dead_letters = EventProducer(common.kafka_bootstrap, client_id="leadrelay-metrics",
-                                 request_timeout_ms=common.kafka_request_timeout_ms,
-                                 send_timeout_s=common.kafka_send_timeout_s)
+    dead_letters = EventProducer(
+        common.kafka_bootstrap,
+        client_id="leadrelay-metrics",
+        request_timeout_ms=common.kafka_request_timeout_ms,
+        send_timeout_s=common.kafka_send_timeout_s,
+    )
     consumer = ConsumerLoop(
-        bootstrap=common.kafka_bootstrap, group_id=settings.group_id,
-        topics=[topics.lead_events, topics.handoffs], handler=StageEventsHandler(sessions),
-        dead_letters=dead_letters, dlq_topic=topics.dlq, max_attempts=settings.max_attempts,
+        bootstrap=common.kafka_bootstrap,
+        group_id=settings.group_id,
+        topics=[topics.lead_events, topics.handoffs],
+        handler=StageEventsHandler(sessions),
+        dead_letters=dead_letters,
+        dlq_topic=topics.dlq,
+        max_attempts=settings.max_attempts,
         is_transient=is_transient,
     )
     return MetricsService(settings, topics, engine, sessions, dead_letters, consumer)

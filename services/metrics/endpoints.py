@@ -21,8 +21,9 @@ def _sessions(request: Request) -> async_sessionmaker[AsyncSession]:
     return factory
 
 
-async def get_session(factory: Annotated[async_sessionmaker[AsyncSession], Depends(_sessions)],
-                      ) -> AsyncIterator[AsyncSession]:
+async def get_session(
+    factory: Annotated[async_sessionmaker[AsyncSession], Depends(_sessions)],
+) -> AsyncIterator[AsyncSession]:
     async with factory() as session:
         yield session
 
@@ -36,14 +37,26 @@ def _as_utc(value: datetime | date | None, field: str) -> datetime | None:
     if not isinstance(value, datetime):
         return datetime.combine(value, time.min, tzinfo=UTC)
     if value.tzinfo is None:
-        raise HTTPException(422, detail=[{"loc": ["query", field], "msg": "datetime needs a time zone (Z or +hh:mm)",
-                                          "type": "value_error"}])
+        raise HTTPException(
+            422,
+            detail=[
+                {
+                    "loc": ["query", field],
+                    "msg": "datetime needs a time zone (Z or +hh:mm)",
+                    "type": "value_error",
+                }
+            ],
+        )
     return value.astimezone(UTC)
 
 
 def funnel_filter(
-    captured_from: Annotated[datetime | date | None, Query(alias="from", description="cohort start (inclusive)")] = None,
-    captured_to: Annotated[datetime | date | None, Query(alias="to", description="cohort end (exclusive)")] = None,
+    captured_from: Annotated[
+        datetime | date | None, Query(alias="from", description="cohort start (inclusive)")
+    ] = None,
+    captured_to: Annotated[
+        datetime | date | None, Query(alias="to", description="cohort end (exclusive)")
+    ] = None,
     source: Annotated[str | None, Query(max_length=200)] = None,
 ) -> FunnelFilter:
     return FunnelFilter(_as_utc(captured_from, "from"), _as_utc(captured_to, "to"), source)
@@ -61,8 +74,11 @@ async def get_funnel(
     """Leads reached per stage of the main path, with step conversion, for a capture cohort."""
     report = await funnel_report(session, filters)
     if format == "csv":
-        return PlainTextResponse(funnel_csv(report), media_type="text/csv",
-                                 headers={"Content-Disposition": 'attachment; filename="funnel.csv"'})
+        return PlainTextResponse(
+            funnel_csv(report),
+            media_type="text/csv",
+            headers={"Content-Disposition": 'attachment; filename="funnel.csv"'},
+        )
     return report
 
 

@@ -28,8 +28,9 @@ def funnel_csv(report: FunnelOut) -> str:
     writer = csv.writer(out)
     writer.writerow(["stage", "label", "reached", "conversion_from_previous", "conversion_from_start"])
     for s in report.steps:
-        writer.writerow([s.stage, s.label, s.reached, _blank(s.conversion_from_previous),
-                         _blank(s.conversion_from_start)])
+        writer.writerow(
+            [s.stage, s.label, s.reached, _blank(s.conversion_from_previous), _blank(s.conversion_from_start)]
+        )
     for stage, count in report.exits.items():
         writer.writerow([stage, f"exit: {stage}", count, "", ""])
     return out.getvalue()

@@ -59,16 +59,24 @@ def bootstrap(settings: RouterSettings | None = None, config: LeadRelayConfig | 
     topics = Topics(common.topic_prefix)
     engine = create_engine(common.database_url)
     sessions = create_session_factory(engine)
-    producer = EventProducer(common.kafka_bootstrap, client_id="leadrelay-router",
-                             request_timeout_ms=common.kafka_request_timeout_ms,
-                             send_timeout_s=common.kafka_send_timeout_s)
+    producer = EventProducer(
+        common.kafka_bootstrap,
+        client_id="leadrelay-router",
+        request_timeout_ms=common.kafka_request_timeout_ms,
+        send_timeout_s=common.kafka_send_timeout_s,
+    )
     relay = OutboxRelay(sessions, outbox, producer)
     router = Router(RuleSet.from_config(config.qualification), teams_from_config(config.routing))
     handler = LeadEventsHandler(sessions, router, topics, on_commit=relay.wakeup)
     consumer = ConsumerLoop(
-        bootstrap=common.kafka_bootstrap, group_id=settings.group_id, topics=[topics.lead_events],
-        handler=handler, dead_letters=producer, dlq_topic=topics.dlq,
-        max_attempts=settings.max_attempts, is_transient=is_transient,
+        bootstrap=common.kafka_bootstrap,
+        group_id=settings.group_id,
+        topics=[topics.lead_events],
+        handler=handler,
+        dead_letters=producer,
+        dlq_topic=topics.dlq,
+        max_attempts=settings.max_attempts,
+        is_transient=is_transient,
     )
     return RouterService(settings, topics, engine, sessions, producer, relay, consumer)
 

@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.router.domain.decision import Router
-from services.router.domain.rules import Qualification
 from services.router.domain.routing import Assignment
+from services.router.domain.rules import Qualification
 from services.router.repository import DecisionRecord, RouterRepository
 from shared.events import (
     CloudEvent,
@@ -48,8 +48,13 @@ def derived_id(trigger_event_id: str, what: str) -> str:
 
 
 class LeadEventsHandler:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], router: Router, topics: Topics,
-                 on_commit: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        router: Router,
+        topics: Topics,
+        on_commit: Callable[[], None],
+    ) -> None:
         self._sessions = sessions
         self._router = router
         self._topics = topics
@@ -87,41 +92,89 @@ class LeadEventsHandler:
             await repo.enqueue(self._topics.handoffs, events)
         self._on_commit()  # the outbox relay publishes now rather than at its next poll
         DECISIONS.labels(outcome=qualification.outcome).inc()
-        log.info("lead_routed", lead_id=event.subject, event_id=event.id, outcome=qualification.outcome,
-                 rule=qualification.rule, rep_id=assignment.rep_id if assignment else None,
-                 team=assignment.team if assignment else None)
+        log.info(
+            "lead_routed",
+            lead_id=event.subject,
+            event_id=event.id,
+            outcome=qualification.outcome,
+            rule=qualification.rule,
+            rep_id=assignment.rep_id if assignment else None,
+            team=assignment.team if assignment else None,
+        )
         return True
 
-    def _outputs(self, event: CloudEvent, captured: LeadCaptured, qualification: Qualification,
-                 assignment: Assignment | None, decided_at: datetime,
-                 ) -> tuple[list[DecisionRecord], list[CloudEvent]]:
+    def _outputs(
+        self,
+        event: CloudEvent,
+        captured: LeadCaptured,
+        qualification: Qualification,
+        assignment: Assignment | None,
+        decided_at: datetime,
+    ) -> tuple[list[DecisionRecord], list[CloudEvent]]:
         lead_id = event.subject
         version = self._router.rules.version
         qual_id = derived_id(event.id, "qualification")
-        outputs: list[Event] = [_QUALIFICATION_EVENTS[qualification.outcome](
-            decision_id=qual_id, source=captured.source, ruleset_version=version,
-            rule=qualification.rule, reasons=list(qualification.reasons), decided_at=decided_at,
-        )]
-        records = [DecisionRecord(
-            decision_id=qual_id, lead_id=lead_id, trigger_event_id=event.id, kind="qualification",
-            outcome=qualification.outcome, rule=qualification.rule, ruleset_version=version,
-            reasons=[r.model_dump(mode="json") for r in qualification.reasons],
-            event_time=event.time, decided_at=decided_at,
-        )]
+        outputs: list[Event] = [
+            _QUALIFICATION_EVENTS[qualification.outcome](
+                decision_id=qual_id,
+                source=captured.source,
+                ruleset_version=version,
+                rule=qualification.rule,
+                reasons=list(qualification.reasons),
+                decided_at=decided_at,
+            )
+        ]
+        records = [
+            DecisionRecord(
+                decision_id=qual_id,
+                lead_id=lead_id,
+                trigger_event_id=event.id,
+                kind="qualification",
+                outcome=qualification.outcome,
+                rule=qualification.rule,
+                ruleset_version=version,
+                reasons=[r.model_dump(mode="json") for r in qualification.reasons],
+                event_time=event.time,
+                decided_at=decided_at,
+            )
+        ]
         if assignment is not None:
             assign_id = derived_id(event.id, "assignment")
-            outputs.append(LeadAssigned(
-                decision_id=assign_id, source=captured.source, rep_id=assignment.rep_id, team=assignment.team,
-                policy=assignment.policy, reasons=list(assignment.reasons), decided_at=decided_at,
-            ))
-            records.append(DecisionRecord(
-                decision_id=assign_id, lead_id=lead_id, trigger_event_id=event.id, kind="assignment",
-                outcome="assigned", team=assignment.team, rep_id=assignment.rep_id, policy=assignment.policy,
-                reasons=[r.model_dump(mode="json") for r in assignment.reasons],
-                event_time=event.time, decided_at=decided_at,
-            ))
+            outputs.append(
+                LeadAssigned(
+                    decision_id=assign_id,
+                    source=captured.source,
+                    rep_id=assignment.rep_id,
+                    team=assignment.team,
+                    policy=assignment.policy,
+                    reasons=list(assignment.reasons),
+                    decided_at=decided_at,
+                )
+            )
+            records.append(
+                DecisionRecord(
+                    decision_id=assign_id,
+                    lead_id=lead_id,
+                    trigger_event_id=event.id,
+                    kind="assignment",
+                    outcome="assigned",
+                    team=assignment.team,
+                    rep_id=assignment.rep_id,
+                    policy=assignment.policy,
+                    reasons=[r.model_dump(mode="json") for r in assignment.reasons],
+                    event_time=event.time,
+                    decided_at=decided_at,
+                )
+            )
         # Decisions happen "at" the lead's event time, so imported history replays into the same funnel.
-        events = [CloudEvent.wrap(payload, subject=lead_id, source=EVENT_SOURCE, time=event.time,
-                                  event_id=derived_id(event.id, payload.event_type))
-                  for payload in outputs]
+        events = [
+            CloudEvent.wrap(
+                payload,
+                subject=lead_id,
+                source=EVENT_SOURCE,
+                time=event.time,
+                event_id=derived_id(event.id, payload.event_type),
+            )
+            for payload in outputs
+        ]
         return records, events

@@ -8,11 +8,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.router.tables import decisions, inbox, outbox, rotation
+from shared.db.dialect import insert_ignoring_conflicts
 from shared.db.inbox import claim_event
 from shared.db.outbox import add_events
 from shared.events import CloudEvent
@@ -44,18 +43,20 @@ class RouterRepository:
 
     async def lock_rotation(self, team: str) -> str | None:
         """The team's last assigned rep, row-locked until commit so instances take turns."""
-        dialect_insert = pg_insert if self.session.bind.dialect.name == "postgresql" else sqlite_insert
-        await self.session.execute(dialect_insert(rotation).values(team=team, assignments=0).on_conflict_do_nothing())
+        await self.session.execute(
+            insert_ignoring_conflicts(self.session, rotation).values(team=team, assignments=0)
+        )
         row = await self.session.execute(
             select(rotation.c.last_rep_id).where(rotation.c.team == team).with_for_update()
         )
-        return row.scalar_one()
+        last_rep_id: str | None = row.scalar_one()
+        return last_rep_id
 
     async def advance_rotation(self, team: str, rep_id: str) -> None:
         await self.session.execute(
-            update(rotation).where(rotation.c.team == team).values(
-                last_rep_id=rep_id, assignments=rotation.c.assignments + 1, updated_at=datetime.now(UTC)
-            )
+            update(rotation)
+            .where(rotation.c.team == team)
+            .values(last_rep_id=rep_id, assignments=rotation.c.assignments + 1, updated_at=datetime.now(UTC))
         )
 
     async def record(self, records: Sequence[DecisionRecord]) -> None:

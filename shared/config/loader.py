@@ -36,8 +36,10 @@ def load_config(path: Path | str) -> LeadRelayConfig:
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}). Fix: save the file as UTF-8") from exc
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the config file ({exc.strerror or exc}). "
-                          "Fix: point LEADRELAY_CONFIG at a readable YAML file") from exc
+        raise ConfigError(
+            f"{path}: cannot read the config file ({exc.strerror or exc}). "
+            "Fix: point LEADRELAY_CONFIG at a readable YAML file"
+        ) from exc
     return parse_config(text, str(path))
 
 
@@ -48,11 +50,15 @@ def parse_config(text: str, filename: str = "<config>") -> LeadRelayConfig:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else 1
-        raise ConfigError(f"{filename}:{line}: not valid YAML ({getattr(exc, 'problem', exc)}). "
-                          "Fix: check indentation and quoting on that line") from exc
+        raise ConfigError(
+            f"{filename}:{line}: not valid YAML ({getattr(exc, 'problem', exc)}). "
+            "Fix: check indentation and quoting on that line"
+        ) from exc
     if not isinstance(data, dict):
-        raise ConfigError(f"{filename}:1: the config must be a mapping with qualification: and routing:. "
-                          "Fix: start from examples/leadrelay.yaml")
+        raise ConfigError(
+            f"{filename}:1: the config must be a mapping with qualification: and routing:. "
+            "Fix: start from examples/leadrelay.yaml"
+        )
     try:
         return LeadRelayConfig.model_validate(data)
     except ValidationError as exc:

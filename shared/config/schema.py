@@ -58,7 +58,9 @@ class TeamConfig(_Strict):
     name: str = Field(pattern=NAME_PATTERN)
     timezone: str = "UTC"
     policy: Literal["round_robin"] = "round_robin"
-    match: str | None = Field(default=None, description="CEL; the first team whose match is true routes the lead")
+    match: str | None = Field(
+        default=None, description="CEL; the first team whose match is true routes the lead"
+    )
     fallback_queue: str = "unassigned"
     reps: list[RepConfig] = Field(min_length=1)
 

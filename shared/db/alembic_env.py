@@ -21,6 +21,7 @@ def run_migrations(target_metadata: MetaData) -> None:
     with context.begin_transaction():
         if connection.dialect.name == "postgresql":
             # Several instances may start at once: one migrates, the others wait and find it done.
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
-                               {"key": zlib.crc32(version_table.encode())})
+            connection.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": zlib.crc32(version_table.encode())}
+            )
         context.run_migrations()

@@ -19,7 +19,7 @@ def normalize_url(url: str) -> str:
         ("sqlite:///", "sqlite+aiosqlite:///"),
     ):
         if url.startswith(plain):
-            return async_form + url[len(plain):]
+            return async_form + url[len(plain) :]
     return url
 
 

@@ -19,8 +19,9 @@ class PendingEvent:
     value: bytes
 
 
-async def add_events(session: AsyncSession, outbox: Table,
-                     events: Sequence[tuple[str, str, str | None, bytes]]) -> None:
+async def add_events(
+    session: AsyncSession, outbox: Table, events: Sequence[tuple[str, str, str | None, bytes]]
+) -> None:
     """Queue (event_id, topic, key, value) rows; they go out once the transaction commits."""
     if not events:
         return

@@ -6,6 +6,7 @@ and replayed; `subject` is the lead id and doubles as the Kafka key.
 
 from __future__ import annotations
 
+import builtins
 import uuid
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
@@ -80,7 +81,7 @@ class CloudEvent(BaseModel):
             )
         return event
 
-    def payload(self, model: type[E]) -> E:
+    def payload(self, model: builtins.type[E]) -> E:
         """The typed `data`, checked against the model registered for this event type."""
         if EVENT_MODELS.get(self.type) is not model:
             raise EnvelopeError(f"event type {self.type!r} does not carry {model.__name__}")

@@ -61,7 +61,9 @@ class _CommitOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
         await self._loop.commit_processed(revoked)
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        log.info("kafka_partitions_assigned", partitions=sorted(f"{tp.topic}[{tp.partition}]" for tp in assigned))
+        log.info(
+            "kafka_partitions_assigned", partitions=sorted(f"{tp.topic}[{tp.partition}]" for tp in assigned)
+        )
 
 
 class ConsumerLoop:
@@ -122,8 +124,12 @@ class ConsumerLoop:
                         if stop.is_set() or tp not in consumer.assignment():
                             break  # revoked mid-batch, or stopping: the next owner redelivers
                         delivery = Delivery(
-                            record.topic, record.partition, record.offset,
-                            record.key, record.value, tuple(record.headers or ()),
+                            record.topic,
+                            record.partition,
+                            record.offset,
+                            record.key,
+                            record.value,
+                            tuple(record.headers or ()),
                         )
                         await self._process(delivery, stop)
                 await self.commit_processed()
@@ -160,26 +166,39 @@ class ConsumerLoop:
             except PermanentError as exc:
                 await self._dead_letter(delivery, exc, attempt, stop)
                 break
-            except Exception as exc:  # noqa: BLE001 - sorted below: pause, retry, or dead-letter
+            except Exception as exc:
                 if self._is_transient(exc):
                     # Infrastructure is down: pause here, never skip or dead-letter the message.
-                    log.warning("handler_transient_failure", error=repr(exc), offset=delivery.offset,
-                                topic=delivery.topic, partition=delivery.partition, retry_in_s=delay)
+                    log.warning(
+                        "handler_transient_failure",
+                        error=repr(exc),
+                        offset=delivery.offset,
+                        topic=delivery.topic,
+                        partition=delivery.partition,
+                        retry_in_s=delay,
+                    )
                     attempt -= 1
                 elif attempt >= self._max_attempts:
                     await self._dead_letter(delivery, exc, attempt, stop)
                     break
                 else:
-                    log.warning("handler_failed_retrying", error=repr(exc), attempt=attempt,
-                                topic=delivery.topic, partition=delivery.partition, offset=delivery.offset)
+                    log.warning(
+                        "handler_failed_retrying",
+                        error=repr(exc),
+                        attempt=attempt,
+                        topic=delivery.topic,
+                        partition=delivery.partition,
+                        offset=delivery.offset,
+                    )
                 if stop.is_set():
                     return  # not processed: not marked, so it is redelivered after restart
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self._max_backoff_s)
         self._processed[tp] = delivery.offset + 1
 
-    async def _dead_letter(self, delivery: Delivery, exc: BaseException, attempts: int,
-                           stop: asyncio.Event) -> None:
+    async def _dead_letter(
+        self, delivery: Delivery, exc: BaseException, attempts: int, stop: asyncio.Event
+    ) -> None:
         reason = f"{type(exc).__name__}: {exc}"[:2000]
         headers = [
             *[(k, v) for k, v in delivery.headers if not k.startswith("leadrelay-dlq-")],
@@ -196,8 +215,14 @@ class ConsumerLoop:
             try:
                 await self._dead_letters.publish(message)
                 MESSAGES.labels(self._group_id, delivery.topic, "dead_lettered").inc()
-                log.error("message_dead_lettered", topic=delivery.topic, partition=delivery.partition,
-                          offset=delivery.offset, reason=reason[:300], attempts=attempts)
+                log.error(
+                    "message_dead_lettered",
+                    topic=delivery.topic,
+                    partition=delivery.partition,
+                    offset=delivery.offset,
+                    reason=reason[:300],
+                    attempts=attempts,
+                )
                 return
             except BrokerUnavailable as dlq_exc:
                 # Not dead-lettered yet: never commit past it. Keep trying until the broker is back.

@@ -39,7 +39,9 @@ def tansu_binary() -> str:
 
 
 class EmbeddedBroker:
-    def __init__(self, host: str = "127.0.0.1", port: int | None = None, log_path: Path | None = None) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int | None = None, log_path: Path | None = None
+    ) -> None:
         self.host = host
         self.port = port or free_port()
         self.log_path = log_path
@@ -60,18 +62,30 @@ class EmbeddedBroker:
                 "LEADRELAY_KAFKA_BOOTSTRAP to another port"
             )
         url = f"tcp://{self.host}:{self.port}"
-        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
+        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
         self._proc = subprocess.Popen(
-            [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url,
-             "--storage-engine", "memory://tansu/"],
-            stdout=log, stderr=log, start_new_session=True,
+            [
+                tansu_binary(),
+                "broker",
+                "--listener-url",
+                url,
+                "--advertised-listener-url",
+                url,
+                "--storage-engine",
+                "memory://tansu/",
+            ],
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
             env={**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn")},
         )
         deadline = time.monotonic() + timeout_s
         while not port_open(self.host, self.port):
             if self._proc.poll() is not None:
-                raise RuntimeError(f"the embedded broker exited with code {self._proc.returncode}; "
-                                   f"see {self.log_path or 'its output'}")
+                raise RuntimeError(
+                    f"the embedded broker exited with code {self._proc.returncode}; "
+                    f"see {self.log_path or 'its output'}"
+                )
             if time.monotonic() > deadline:
                 self.stop()
                 raise RuntimeError(f"the embedded broker did not listen on {self.bootstrap} in {timeout_s}s")
@@ -99,5 +113,7 @@ class EmbeddedBroker:
         self.start()
         return self
 
-    def __exit__(self, *exc: tuple[type[BaseException] | None, BaseException | None, TracebackType | None]) -> None:
+    def __exit__(
+        self, *exc: tuple[type[BaseException] | None, BaseException | None, TracebackType | None]
+    ) -> None:
         self.stop()

@@ -12,9 +12,11 @@ from shared.db.migrate import upgrade_to_head
 @pytest.fixture
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     engine = create_engine(database_url)
-    for package, table in (("services.ingest", "ingest_alembic_version"),
-                           ("services.router", "router_alembic_version"),
-                           ("services.metrics", "metrics_alembic_version")):
+    for package, table in (
+        ("services.ingest", "ingest_alembic_version"),
+        ("services.router", "router_alembic_version"),
+        ("services.metrics", "metrics_alembic_version"),
+    ):
         await upgrade_to_head(engine, package, table)
     yield engine
     await engine.dispose()

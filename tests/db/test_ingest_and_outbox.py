@@ -25,7 +25,9 @@ async def test_delivery_is_remembered_once(sessions: async_sessionmaker[AsyncSes
         assert await DeliveryRepository(s).find("other-source", "k1") is None
 
 
-async def test_outbox_hands_out_rows_in_order_until_marked(sessions: async_sessionmaker[AsyncSession]) -> None:
+async def test_outbox_hands_out_rows_in_order_until_marked(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
     async with sessions() as s, s.begin():
         await add_events(s, outbox, [(f"e{i}", "topic", f"lead-{i}", f"v{i}".encode()) for i in range(5)])
     async with sessions() as s, s.begin():

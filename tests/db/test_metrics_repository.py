@@ -72,21 +72,29 @@ async def test_out_of_order_and_duplicate_events(sessions: async_sessionmaker[As
 
 async def test_reentry_keeps_first_and_last_and_counts(sessions: async_sessionmaker[AsyncSession]) -> None:
     handler = StageEventsHandler(sessions)
-    await feed(handler, event("lead.captured", "r", T0, "r1"),
-               event("lead.assigned", "r", T0 + timedelta(hours=1), "r2"),
-               event("lead.reassigned", "r", T0 + timedelta(hours=3), "r3"))
+    await feed(
+        handler,
+        event("lead.captured", "r", T0, "r1"),
+        event("lead.assigned", "r", T0 + timedelta(hours=1), "r2"),
+        event("lead.reassigned", "r", T0 + timedelta(hours=3), "r3"),
+    )
     async with sessions() as s:
-        row = (await s.execute(select(lead_stages).where(lead_stages.c.lead_id == "r",
-                                                         lead_stages.c.stage == "assigned"))).one()
+        row = (
+            await s.execute(
+                select(lead_stages).where(lead_stages.c.lead_id == "r", lead_stages.c.stage == "assigned")
+            )
+        ).one()
     assert (row.first_at, row.last_at, row.entries) == (T0 + timedelta(hours=1), T0 + timedelta(hours=3), 2)
 
 
 async def test_cohort_and_source_filters_use_event_time(sessions: async_sessionmaker[AsyncSession]) -> None:
     handler = StageEventsHandler(sessions)
-    await feed(handler,
-               event("lead.captured", "jan", T0, "j1", source="web"),
-               event("lead.captured", "feb", T0 + timedelta(days=31), "f1", source="web"),
-               event("lead.captured", "feb-ads", T0 + timedelta(days=32), "f2", source="ads"))
+    await feed(
+        handler,
+        event("lead.captured", "jan", T0, "j1", source="web"),
+        event("lead.captured", "feb", T0 + timedelta(days=31), "f1", source="web"),
+        event("lead.captured", "feb-ads", T0 + timedelta(days=32), "f2", source="ads"),
+    )
     january = FunnelFilter(datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC))
     february_web = FunnelFilter(datetime(2026, 2, 1, tzinfo=UTC), datetime(2026, 3, 1, tzinfo=UTC), "web")
     async with sessions() as s:

@@ -15,14 +15,30 @@ async def test_every_service_owns_its_tables(engine: AsyncEngine) -> None:
     async with engine.connect() as conn:
         names = set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
     assert {"ingest_deliveries", "ingest_alembic_version"} <= names
-    assert {"router_inbox", "router_outbox", "router_decisions", "router_rotation", "router_alembic_version"} <= names
-    assert {"metrics_inbox", "metrics_transitions", "metrics_leads", "metrics_lead_stages",
-            "metrics_alembic_version"} <= names
+    assert {
+        "router_inbox",
+        "router_outbox",
+        "router_decisions",
+        "router_rotation",
+        "router_alembic_version",
+    } <= names
+    assert {
+        "metrics_inbox",
+        "metrics_transitions",
+        "metrics_leads",
+        "metrics_lead_stages",
+        "metrics_alembic_version",
+    } <= names
     async with engine.connect() as conn:
-        versions = {t: (await conn.execute(text(f"SELECT version_num FROM {t}"))).scalar_one()
-                    for t in ("ingest_alembic_version", "router_alembic_version", "metrics_alembic_version")}
-    assert versions == {"ingest_alembic_version": "i0001", "router_alembic_version": "r0001",
-                        "metrics_alembic_version": "m0001"}
+        versions = {
+            t: (await conn.execute(text(f"SELECT version_num FROM {t}"))).scalar_one()
+            for t in ("ingest_alembic_version", "router_alembic_version", "metrics_alembic_version")
+        }
+    assert versions == {
+        "ingest_alembic_version": "i0001",
+        "router_alembic_version": "r0001",
+        "metrics_alembic_version": "m0001",
+    }
 
 
 async def test_upgrade_is_idempotent(engine: AsyncEngine) -> None:

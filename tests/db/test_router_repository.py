@@ -24,7 +24,9 @@ EVENT_TIME = datetime(2026, 3, 2, 15, 30, tzinfo=UTC)
 
 def captured(lead: LeadData, lead_id: str, event_id: str | None = None) -> tuple[CloudEvent, LeadCaptured]:
     payload = LeadCaptured(lead=lead, source="api", received_at=EVENT_TIME)
-    return CloudEvent.wrap(payload, subject=lead_id, source="test", time=EVENT_TIME, event_id=event_id), payload
+    return CloudEvent.wrap(
+        payload, subject=lead_id, source="test", time=EVENT_TIME, event_id=event_id
+    ), payload
 
 
 def make_handler(sessions: async_sessionmaker[AsyncSession]) -> tuple[LeadEventsHandler, list[int]]:
@@ -49,20 +51,28 @@ async def test_rotation_starts_empty_and_advances(sessions: async_sessionmaker[A
         await repo.advance_rotation("amer", "ben")
     async with sessions() as s, s.begin():
         assert await RouterRepository(s).lock_rotation("amer") == "ben"
-        count = (await s.execute(select(rotation.c.assignments).where(rotation.c.team == "amer"))).scalar_one()
+        count = (
+            await s.execute(select(rotation.c.assignments).where(rotation.c.team == "amer"))
+        ).scalar_one()
     assert count == 1
 
 
 async def test_qualified_lead_is_assigned_round_robin_with_reasons(
-        sessions: async_sessionmaker[AsyncSession]) -> None:
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
     handler, wakeups = make_handler(sessions)
     reps = []
     for n in range(6):
-        event, payload = captured(LeadData(email=f"p{n}@acme.example", employees=500, country="US"), f"lead-{n}")
+        event, payload = captured(
+            LeadData(email=f"p{n}@acme.example", employees=500, country="US"), f"lead-{n}"
+        )
         assert await handler.handle_captured(event, payload) is True
     async with sessions() as s:
-        rows = (await s.execute(select(decisions).where(decisions.c.kind == "assignment")
-                                .order_by(decisions.c.id))).all()
+        rows = (
+            await s.execute(
+                select(decisions).where(decisions.c.kind == "assignment").order_by(decisions.c.id)
+            )
+        ).all()
         reps = [r.rep_id for r in rows]
         assert rows[0].reasons[0]["code"] == "team_matched"
         assert rows[0].reasons[1]["code"] == "round_robin"
@@ -75,7 +85,9 @@ async def test_qualified_lead_is_assigned_round_robin_with_reasons(
 
 async def test_redelivered_event_changes_nothing(sessions: async_sessionmaker[AsyncSession]) -> None:
     handler, _ = make_handler(sessions)
-    event, payload = captured(LeadData(email="x@acme.example", employees=80, country="DE"), "lead-x", "evt-fixed")
+    event, payload = captured(
+        LeadData(email="x@acme.example", employees=80, country="DE"), "lead-x", "evt-fixed"
+    )
     assert await handler.handle_captured(event, payload) is True
     assert await handler.handle_captured(event, payload) is False
     async with sessions() as s:

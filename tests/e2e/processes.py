@@ -32,17 +32,19 @@ class Service:
 
 def service_env(bootstrap: str, database_url: str, prefix: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEADRELAY_")}
-    env.update({
-        "LEADRELAY_KAFKA_BOOTSTRAP": bootstrap,
-        "LEADRELAY_DATABASE_URL": database_url,
-        "LEADRELAY_TOPIC_PREFIX": prefix,
-        "LEADRELAY_CONFIG": str(ROOT / "examples" / "leadrelay.yaml"),
-        "LEADRELAY_KAFKA_PARTITIONS": "3",
-        "LEADRELAY_INGEST_API_KEY": API_KEY,
-        # Groups of this test's own: a previous test's members must not have to time out first.
-        "LEADRELAY_ROUTER_GROUP_ID": f"{prefix}router",
-        "LEADRELAY_METRICS_GROUP_ID": f"{prefix}metrics",
-    })
+    env.update(
+        {
+            "LEADRELAY_KAFKA_BOOTSTRAP": bootstrap,
+            "LEADRELAY_DATABASE_URL": database_url,
+            "LEADRELAY_TOPIC_PREFIX": prefix,
+            "LEADRELAY_CONFIG": str(ROOT / "examples" / "leadrelay.yaml"),
+            "LEADRELAY_KAFKA_PARTITIONS": "3",
+            "LEADRELAY_INGEST_API_KEY": API_KEY,
+            # Groups of this test's own: a previous test's members must not have to time out first.
+            "LEADRELAY_ROUTER_GROUP_ID": f"{prefix}router",
+            "LEADRELAY_METRICS_GROUP_ID": f"{prefix}metrics",
+        }
+    )
     return env
 
 
@@ -52,7 +54,10 @@ def start(name: str, env: dict[str, str], log_dir: Path) -> Service:
     proc = subprocess.Popen(
         [sys.executable, "-m", "services", name],
         env={**env, f"LEADRELAY_{name.upper()}_PORT": str(port)},
-        stdout=log.open("wb"), stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        start_new_session=True,
     )
     return Service(name, port, proc, log)
 

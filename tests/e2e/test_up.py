@@ -33,12 +33,22 @@ def test_up_runs_everything_and_stops_everything(tmp_path: Path, stop_signal: si
     env.update({f"LEADRELAY_{name}_PORT": str(port) for name, port in ports.items()})
     env["LEADRELAY_CONFIG"] = str(ROOT / "examples" / "leadrelay.yaml")
     out = tmp_path / "up.out"
-    proc = subprocess.Popen([sys.executable, "-m", "services", "up", "--demo", "--demo-leads", "12"],
-                            cwd=tmp_path, env=env, stdout=out.open("wb"), stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "services", "up", "--demo", "--demo-leads", "12"],
+        cwd=tmp_path,
+        env=env,
+        stdout=out.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
     try:
         _wait_for(lambda: "ready in" in out.read_text(), 90, "readiness", out)
         metrics = f"http://127.0.0.1:{ports['METRICS']}/v1/funnel"
-        _wait_for(lambda: httpx.get(metrics, timeout=5).json()["total"] == 12, 60, "12 demo leads in the funnel", out)
+        _wait_for(
+            lambda: httpx.get(metrics, timeout=5).json()["total"] == 12,
+            60,
+            "12 demo leads in the funnel",
+            out,
+        )
         assert (tmp_path / ".leadrelay" / "leadrelay.db").exists()  # SQLite under ./.leadrelay/
         broker_port = int(re.search(r"broker .* on 127\.0\.0\.1:(\d+)", out.read_text()).group(1))  # type: ignore[union-attr]
         proc.send_signal(stop_signal)

@@ -18,7 +18,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.db]
 
 
 def test_lead_flows_from_webhook_to_handoff_and_funnel(
-        broker: EmbeddedBroker, database_url: str, topic_prefix: str, tmp_path: Path) -> None:
+    broker: EmbeddedBroker, database_url: str, topic_prefix: str, tmp_path: Path
+) -> None:
     env = service_env(broker.bootstrap, database_url, topic_prefix)
     # Metrics first: both consumers start from the earliest offset anyway, order must not matter.
     services = [start(name, env, tmp_path) for name in ("metrics", "router", "ingest")]
@@ -30,9 +31,14 @@ def test_lead_flows_from_webhook_to_handoff_and_funnel(
         assert response.status_code == 202, response.text
         lead_id = response.json()["lead_id"]
 
-        records = asyncio.run(read_topic(broker.bootstrap, Topics(topic_prefix).handoffs, expect=2, timeout_s=30))
+        records = asyncio.run(
+            read_topic(broker.bootstrap, Topics(topic_prefix).handoffs, expect=2, timeout_s=30)
+        )
         events = [CloudEvent.from_bytes(r.value) for r in records]
-        assert [(e.type, e.subject) for e in events] == [("lead.qualified", lead_id), ("lead.assigned", lead_id)]
+        assert [(e.type, e.subject) for e in events] == [
+            ("lead.qualified", lead_id),
+            ("lead.assigned", lead_id),
+        ]
         assert records[1].key == lead_id.encode()  # keyed by lead id: one lead, one partition, in order
         assigned = events[1].payload(LeadAssigned)
         assert (assigned.team, assigned.rep_id, assigned.policy) == ("inbound-amer", "ana", "round_robin")
@@ -40,7 +46,15 @@ def test_lead_flows_from_webhook_to_handoff_and_funnel(
 
         funnel = _wait_for_funnel(metrics.url, lambda f: f["steps"][3]["reached"] == 1)
         reached = {s["stage"]: s["reached"] for s in funnel["steps"]}
-        assert reached == {"captured": 1, "reviewed": 1, "mql": 1, "assigned": 1, "sal": 0, "sql": 0, "won": 0}
+        assert reached == {
+            "captured": 1,
+            "reviewed": 1,
+            "mql": 1,
+            "assigned": 1,
+            "sal": 0,
+            "sql": 0,
+            "won": 0,
+        }
         assert funnel["steps"][2]["conversion_from_previous"] == 1.0
         csv = httpx.get(f"{metrics.url}/v1/funnel", params={"format": "csv"}, timeout=5)
         assert csv.headers["content-type"].startswith("text/csv") and "assigned,Assigned,1" in csv.text

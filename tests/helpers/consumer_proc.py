@@ -23,9 +23,15 @@ async def main(args: argparse.Namespace) -> None:
             await asyncio.sleep(3600)
 
     producer = EventProducer(args.bootstrap, client_id="crash-test")
-    loop = ConsumerLoop(bootstrap=args.bootstrap, group_id=args.group, topics=[args.topic],
-                        handler=effect_handler(sessions, after_commit), dead_letters=producer,
-                        dlq_topic=args.topic + ".dlq", session_timeout_ms=6000)
+    loop = ConsumerLoop(
+        bootstrap=args.bootstrap,
+        group_id=args.group,
+        topics=[args.topic],
+        handler=effect_handler(sessions, after_commit),
+        dead_letters=producer,
+        dlq_topic=args.topic + ".dlq",
+        session_timeout_ms=6000,
+    )
     await loop.run(asyncio.Event())
 
 

@@ -14,8 +14,13 @@ from shared.kafka import Delivery
 
 metadata = MetaData()
 inbox = inbox_table(metadata, "t_inbox")
-effects = Table("t_effects", metadata, Column("id", BigId, primary_key=True, autoincrement=True),
-                Column("event_id", String(100), nullable=False), Column("value", String(500), nullable=False))
+effects = Table(
+    "t_effects",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("event_id", String(100), nullable=False),
+    Column("value", String(500), nullable=False),
+)
 
 AfterCommit = Callable[[Delivery], Awaitable[None]]
 
@@ -31,13 +36,18 @@ def event_id_of(delivery: Delivery) -> str:
     return f"{delivery.topic}/{delivery.partition}/{delivery.offset}"
 
 
-def effect_handler(sessions: async_sessionmaker[AsyncSession], after_commit: AfterCommit | None = None,
-                   ) -> Callable[[Delivery], Awaitable[None]]:
+def effect_handler(
+    sessions: async_sessionmaker[AsyncSession],
+    after_commit: AfterCommit | None = None,
+) -> Callable[[Delivery], Awaitable[None]]:
     async def handle(delivery: Delivery) -> None:
         async with sessions() as session, session.begin():
             if await claim_event(session, inbox, event_id_of(delivery)):
-                await session.execute(effects.insert().values(
-                    event_id=event_id_of(delivery), value=(delivery.value or b"").decode(errors="replace")))
+                await session.execute(
+                    effects.insert().values(
+                        event_id=event_id_of(delivery), value=(delivery.value or b"").decode(errors="replace")
+                    )
+                )
         if after_commit is not None:
             await after_commit(delivery)
 

@@ -18,11 +18,20 @@ async def produce(bootstrap: str, topic: str, values: Sequence[bytes], key: byte
         await producer.stop()
 
 
-async def read_topic(bootstrap: str, topic: str, expect: int, timeout_s: float = 20.0,
-                     ) -> list[ConsumerRecord[bytes, bytes]]:
+async def read_topic(
+    bootstrap: str,
+    topic: str,
+    expect: int,
+    timeout_s: float = 20.0,
+) -> list[ConsumerRecord[bytes, bytes]]:
     """Read from the beginning until `expect` records arrived (or the timeout), without a group."""
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None,
-                                auto_offset_reset="earliest", enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
     await consumer.start()
     records: list[ConsumerRecord[bytes, bytes]] = []
     try:
@@ -44,8 +53,13 @@ async def committed(bootstrap: str, group: str, topic: str, partitions: int = 1)
         await consumer.stop()
 
 
-async def wait_committed(bootstrap: str, group: str, topic: str, want: list[int], timeout_s: float = 30.0,
-                         ) -> list[int | None]:
+async def wait_committed(
+    bootstrap: str,
+    group: str,
+    topic: str,
+    want: list[int],
+    timeout_s: float = 30.0,
+) -> list[int | None]:
     deadline = asyncio.get_running_loop().time() + timeout_s
     seen = await committed(bootstrap, group, topic, len(want))
     while seen != want and asyncio.get_running_loop().time() < deadline:

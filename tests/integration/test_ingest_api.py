@@ -25,26 +25,37 @@ LEAD = {"email": "Ada.Novak@Northwind.example", "company": "Northwind", "employe
 
 
 def settings_for(bootstrap_servers: str, database_url: str, prefix: str, **extra: Any) -> IngestSettings:
-    common = CommonSettings(kafka_bootstrap=bootstrap_servers, database_url=database_url, topic_prefix=prefix,
-                            kafka_partitions=2, kafka_send_timeout_s=2.0, kafka_request_timeout_ms=1500)
+    common = CommonSettings(
+        kafka_bootstrap=bootstrap_servers,
+        database_url=database_url,
+        topic_prefix=prefix,
+        kafka_partitions=2,
+        kafka_send_timeout_s=2.0,
+        kafka_request_timeout_ms=1500,
+    )
     return IngestSettings(common=common, api_key=SecretStr("test-key"), max_body_bytes=2048, **extra)
 
 
 @pytest.fixture
 def client(broker: EmbeddedBroker, database_url: str, topic_prefix: str) -> Iterator[TestClient]:
-    settings = settings_for(broker.bootstrap, database_url, topic_prefix,
-                            api_key_next=SecretStr("next-key"))
+    settings = settings_for(broker.bootstrap, database_url, topic_prefix, api_key_next=SecretStr("next-key"))
     with TestClient(create_app(bootstrap(settings))) as test_client:
         yield test_client
 
 
 def lead_events(broker: EmbeddedBroker, prefix: str, expect: int, timeout_s: float = 10) -> list[CloudEvent]:
-    records = asyncio.run(read_topic(broker.bootstrap, Topics(prefix).lead_events, expect, timeout_s=timeout_s))
+    records = asyncio.run(
+        read_topic(broker.bootstrap, Topics(prefix).lead_events, expect, timeout_s=timeout_s)
+    )
     return [CloudEvent.from_bytes(r.value) for r in records]
 
 
-def test_lead_is_on_the_topic_before_the_202(client: TestClient, broker: EmbeddedBroker, topic_prefix: str) -> None:
-    response = client.post("/v1/leads", json={**LEAD, "occurred_at": "2026-03-01T10:00:00+01:00"}, headers=KEY)
+def test_lead_is_on_the_topic_before_the_202(
+    client: TestClient, broker: EmbeddedBroker, topic_prefix: str
+) -> None:
+    response = client.post(
+        "/v1/leads", json={**LEAD, "occurred_at": "2026-03-01T10:00:00+01:00"}, headers=KEY
+    )
     assert response.status_code == 202
     body = response.json()
     [event] = lead_events(broker, topic_prefix, 1)
@@ -52,11 +63,15 @@ def test_lead_is_on_the_topic_before_the_202(client: TestClient, broker: Embedde
     assert event.time.isoformat() == "2026-03-01T09:00:00+00:00"  # event time, as the source said
     captured = event.payload(LeadCaptured)
     assert (captured.lead.email, captured.lead.country, captured.source) == (
-        "ada.novak@northwind.example", "US", "api")
+        "ada.novak@northwind.example",
+        "US",
+        "api",
+    )
 
 
 def test_repeated_delivery_answers_200_with_the_original_ids(
-        client: TestClient, broker: EmbeddedBroker, topic_prefix: str) -> None:
+    client: TestClient, broker: EmbeddedBroker, topic_prefix: str
+) -> None:
     headers = {**KEY, "Idempotency-Key": "form-42"}
     first = client.post("/v1/leads", json=LEAD, headers=headers)
     again = client.post("/v1/leads", json=LEAD, headers=headers)
@@ -78,11 +93,15 @@ def test_bad_or_missing_api_key_is_401(client: TestClient, headers: dict[str, st
 
 def test_rotated_key_and_bearer_are_accepted(client: TestClient) -> None:
     assert client.post("/v1/leads", json=LEAD, headers={"X-API-Key": "next-key"}).status_code == 202
-    assert client.post("/v1/leads", json=LEAD, headers={"Authorization": "Bearer test-key"}).status_code == 202
+    assert (
+        client.post("/v1/leads", json=LEAD, headers={"Authorization": "Bearer test-key"}).status_code == 202
+    )
 
 
 def test_wrong_media_type_is_415(client: TestClient) -> None:
-    response = client.post("/v1/leads", content=b"email=a@b.co", headers={**KEY, "Content-Type": "text/plain"})
+    response = client.post(
+        "/v1/leads", content=b"email=a@b.co", headers={**KEY, "Content-Type": "text/plain"}
+    )
     assert response.status_code == 415
     assert "application/json" in response.json()["detail"]
 
@@ -92,14 +111,19 @@ def test_too_large_body_is_413(client: TestClient) -> None:
     assert client.post("/v1/leads", json=big, headers=KEY).status_code == 413
 
 
-@pytest.mark.parametrize(("payload", "field"), [
-    ({**LEAD, "email": "not-an-email"}, "email"),
-    ({**LEAD, "employees": -3}, "employees"),
-    ({**LEAD, "favourite_colour": "red"}, "favourite_colour"),
-    ({"company": "no email"}, "email"),
-    ({**LEAD, "occurred_at": "2026-03-01T10:00:00"}, "occurred_at"),
-])
-def test_invalid_lead_is_422_naming_the_field(client: TestClient, payload: dict[str, Any], field: str) -> None:
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({**LEAD, "email": "not-an-email"}, "email"),
+        ({**LEAD, "employees": -3}, "employees"),
+        ({**LEAD, "favourite_colour": "red"}, "favourite_colour"),
+        ({"company": "no email"}, "email"),
+        ({**LEAD, "occurred_at": "2026-03-01T10:00:00"}, "occurred_at"),
+    ],
+)
+def test_invalid_lead_is_422_naming_the_field(
+    client: TestClient, payload: dict[str, Any], field: str
+) -> None:
     response = client.post("/v1/leads", json=payload, headers=KEY)
     assert response.status_code == 422
     locations = [error["loc"] for error in response.json()["detail"]]
@@ -107,13 +131,16 @@ def test_invalid_lead_is_422_naming_the_field(client: TestClient, payload: dict[
 
 
 def test_malformed_json_is_422(client: TestClient) -> None:
-    response = client.post("/v1/leads", content=b"{not json", headers={**KEY, "Content-Type": "application/json"})
+    response = client.post(
+        "/v1/leads", content=b"{not json", headers={**KEY, "Content-Type": "application/json"}
+    )
     assert response.status_code == 422
 
 
 def test_activity_is_accepted(client: TestClient, broker: EmbeddedBroker, topic_prefix: str) -> None:
-    response = client.post("/v1/activities", json={"lead_id": "lead-1", "kind": "accepted", "rep_id": "ana"},
-                           headers=KEY)
+    response = client.post(
+        "/v1/activities", json={"lead_id": "lead-1", "kind": "accepted", "rep_id": "ana"}, headers=KEY
+    )
     assert response.status_code == 202
     [event] = lead_events(broker, topic_prefix, 1)
     assert (event.type, event.subject, event.data["kind"]) == ("activity.recorded", "lead-1", "accepted")
@@ -134,7 +161,9 @@ def test_broker_down_is_503_then_recovers_without_restart(database_url: str, top
     own = EmbeddedBroker()
     own.start()
     try:
-        with TestClient(create_app(bootstrap(settings_for(own.bootstrap, database_url, topic_prefix)))) as client:
+        with TestClient(
+            create_app(bootstrap(settings_for(own.bootstrap, database_url, topic_prefix)))
+        ) as client:
             assert client.post("/v1/leads", json=LEAD, headers=KEY).status_code == 202
             own.kill()
             down = client.post("/v1/leads", json=LEAD, headers=KEY)

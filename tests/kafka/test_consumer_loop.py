@@ -40,12 +40,22 @@ async def topic(broker: EmbeddedBroker) -> str:
 
 
 @contextlib.asynccontextmanager
-async def running(broker: EmbeddedBroker, topic: str, group: str, handler: Handler,
-                  max_attempts: int = 3) -> AsyncIterator[tuple[ConsumerLoop, asyncio.Event]]:
+async def running(
+    broker: EmbeddedBroker, topic: str, group: str, handler: Handler, max_attempts: int = 3
+) -> AsyncIterator[tuple[ConsumerLoop, asyncio.Event]]:
     producer = EventProducer(broker.bootstrap, client_id="test-dlq")
-    loop = ConsumerLoop(bootstrap=broker.bootstrap, group_id=group, topics=[topic], handler=handler,
-                        dead_letters=producer, dlq_topic=topic + ".dlq", max_attempts=max_attempts,
-                        retry_backoff_s=0.01, max_backoff_s=0.05, session_timeout_ms=6000)
+    loop = ConsumerLoop(
+        bootstrap=broker.bootstrap,
+        group_id=group,
+        topics=[topic],
+        handler=handler,
+        dead_letters=producer,
+        dlq_topic=topic + ".dlq",
+        max_attempts=max_attempts,
+        retry_backoff_s=0.01,
+        max_backoff_s=0.05,
+        session_timeout_ms=6000,
+    )
     stop = asyncio.Event()
     task = asyncio.create_task(loop.run(stop))
     try:
@@ -64,7 +74,8 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout_s: float = 20
 
 
 async def test_offset_is_committed_only_after_the_handler_transaction(
-        broker: EmbeddedBroker, topic: str, db: async_sessionmaker[AsyncSession]) -> None:
+    broker: EmbeddedBroker, topic: str, db: async_sessionmaker[AsyncSession]
+) -> None:
     group = f"g-{uuid.uuid4().hex[:8]}"
     gate = asyncio.Event()
 
@@ -85,7 +96,8 @@ async def _has_effects(db: async_sessionmaker[AsyncSession], n: int) -> bool:
 
 
 async def test_failing_transaction_never_commits_the_offset(
-        broker: EmbeddedBroker, topic: str, db: async_sessionmaker[AsyncSession]) -> None:
+    broker: EmbeddedBroker, topic: str, db: async_sessionmaker[AsyncSession]
+) -> None:
     group = f"g-{uuid.uuid4().hex[:8]}"
     calls = 0
 
@@ -107,7 +119,8 @@ async def _at_least(value: Callable[[], int], n: int) -> bool:
 
 
 async def test_poison_message_is_dead_lettered_and_the_loop_goes_on(
-        broker: EmbeddedBroker, topic: str, db: async_sessionmaker[AsyncSession]) -> None:
+    broker: EmbeddedBroker, topic: str, db: async_sessionmaker[AsyncSession]
+) -> None:
     group = f"g-{uuid.uuid4().hex[:8]}"
     store = effect_handler(db)
 
@@ -118,8 +131,9 @@ async def test_poison_message_is_dead_lettered_and_the_loop_goes_on(
             raise PermanentError(str(exc)) from exc
         await store(delivery)
 
-    good = CloudEvent(id="e1", source="t", type="lead.captured", time="2026-01-01T00:00:00Z",
-                      subject="l1", data={}).to_bytes()
+    good = CloudEvent(
+        id="e1", source="t", type="lead.captured", time="2026-01-01T00:00:00Z", subject="l1", data={}
+    ).to_bytes()
     await produce(broker.bootstrap, topic, [b"\x00not json{", good])
     async with running(broker, topic, group, parse_then_store):
         assert await wait_committed(broker.bootstrap, group, topic, [2]) == [2]
@@ -133,7 +147,8 @@ async def test_poison_message_is_dead_lettered_and_the_loop_goes_on(
 
 
 async def test_bounded_retries_then_dead_letter(
-        broker: EmbeddedBroker, topic: str, db: async_sessionmaker[AsyncSession]) -> None:
+    broker: EmbeddedBroker, topic: str, db: async_sessionmaker[AsyncSession]
+) -> None:
     group = f"g-{uuid.uuid4().hex[:8]}"
     attempts: dict[int, int] = {}
     store = effect_handler(db)
@@ -156,13 +171,30 @@ async def test_bounded_retries_then_dead_letter(
 
 
 async def test_killed_before_commit_redelivers_and_the_effect_happens_once(
-        broker: EmbeddedBroker, topic: str, database_url: str, db: async_sessionmaker[AsyncSession],
-        tmp_path: Path) -> None:
+    broker: EmbeddedBroker,
+    topic: str,
+    database_url: str,
+    db: async_sessionmaker[AsyncSession],
+    tmp_path: Path,
+) -> None:
     group = f"g-{uuid.uuid4().hex[:8]}"
     marker = tmp_path / "committed"
     await produce(broker.bootstrap, topic, [b"only-once"])
-    args = [sys.executable, "-m", "tests.helpers.consumer_proc", "--bootstrap", broker.bootstrap,
-            "--topic", topic, "--group", group, "--db", database_url, "--marker", str(marker)]
+    args = [
+        sys.executable,
+        "-m",
+        "tests.helpers.consumer_proc",
+        "--bootstrap",
+        broker.bootstrap,
+        "--topic",
+        topic,
+        "--group",
+        group,
+        "--db",
+        database_url,
+        "--marker",
+        str(marker),
+    ]
     first = subprocess.Popen([*args, "--hang-after-commit"], start_new_session=True)
     try:
         for _ in range(300):
@@ -188,7 +220,8 @@ async def test_killed_before_commit_redelivers_and_the_effect_happens_once(
 
 
 async def test_two_members_share_partitions_and_process_everything_once(
-        broker: EmbeddedBroker, db: async_sessionmaker[AsyncSession]) -> None:
+    broker: EmbeddedBroker, db: async_sessionmaker[AsyncSession]
+) -> None:
     topic = f"t-{uuid.uuid4().hex[:10]}"
     await ensure_topics(broker.bootstrap, [topic, topic + ".dlq"], partitions=4)
     group = f"g-{uuid.uuid4().hex[:8]}"

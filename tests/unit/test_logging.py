@@ -72,7 +72,14 @@ def test_works_in_place_and_returns_the_same_mapping() -> None:
 
 
 def test_nested_and_capitalised_pii_keys_are_redacted() -> None:
-    event = redact_pii(None, "info", {"event": "x", "Email": "a@b.co",
-                                      "lead": {"email": "a@b.co", "lead_id": "l-1", "utm": {"Phone": "555"}}})
+    event = redact_pii(
+        None,
+        "info",
+        {
+            "event": "x",
+            "Email": "a@b.co",
+            "lead": {"email": "a@b.co", "lead_id": "l-1", "utm": {"Phone": "555"}},
+        },
+    )
     assert event["Email"] == "[redacted]"
     assert event["lead"] == {"email": "[redacted]", "lead_id": "l-1", "utm": {"Phone": "[redacted]"}}

@@ -16,9 +16,17 @@ EXITS: tuple[str, ...] = ("disqualified", "nurturing", "rejected", "lost")
 RANK = {stage: index for index, stage in enumerate(MAIN_PATH)}
 
 STAGE_LABELS = {
-    "captured": "Captured", "reviewed": "Reviewed", "mql": "MQL", "assigned": "Assigned",
-    "sal": "Accepted (SAL)", "sql": "SQL / opportunity", "won": "Closed-won",
-    "disqualified": "Disqualified", "nurturing": "Nurturing", "rejected": "Rejected", "lost": "Closed-lost",
+    "captured": "Captured",
+    "reviewed": "Reviewed",
+    "mql": "MQL",
+    "assigned": "Assigned",
+    "sal": "Accepted (SAL)",
+    "sql": "SQL / opportunity",
+    "won": "Closed-won",
+    "disqualified": "Disqualified",
+    "nurturing": "Nurturing",
+    "rejected": "Rejected",
+    "lost": "Closed-lost",
 }
 
 _EVENT_STAGES: dict[str, tuple[str, ...]] = {
@@ -33,7 +41,11 @@ _EVENT_STAGES: dict[str, tuple[str, ...]] = {
     "lead.recycled": ("nurturing",),
 }
 _ACTIVITY_STAGES: dict[str, tuple[str, ...]] = {
-    "accepted": ("sal",), "rejected": ("rejected",), "opportunity": ("sql",), "won": ("won",), "lost": ("lost",),
+    "accepted": ("sal",),
+    "rejected": ("rejected",),
+    "opportunity": ("sql",),
+    "won": ("won",),
+    "lost": ("lost",),
 }
 
 

@@ -59,31 +59,54 @@ def choose_team(teams: list[Team], context: dict[str, Any]) -> tuple[Team, Reaso
     """First team whose `match` holds; a team without `match` takes everything that reaches it."""
     for team in teams:
         if team.match is None:
-            return team, Reason(code="team_default", message=f"team {team.name} takes unmatched leads",
-                                detail={"team": team.name})
+            return team, Reason(
+                code="team_default",
+                message=f"team {team.name} takes unmatched leads",
+                detail={"team": team.name},
+            )
         try:
             if team.match.execute(context) is True:
-                return team, Reason(code="team_matched", message=f"team {team.name} matched",
-                                    detail={"team": team.name, "match": team.match_source})
+                return team, Reason(
+                    code="team_matched",
+                    message=f"team {team.name} matched",
+                    detail={"team": team.name, "match": team.match_source},
+                )
         except (ValueError, TypeError, KeyError, RuntimeError):
             continue
     last = teams[-1]
-    return last, Reason(code="team_fallback", message=f"no team matched: last team {last.name}",
-                        detail={"team": last.name})
+    return last, Reason(
+        code="team_fallback", message=f"no team matched: last team {last.name}", detail={"team": last.name}
+    )
 
 
 def round_robin(team: Team, last_rep_id: str | None) -> Assignment:
     eligible = sorted((r for r in team.reps if r.active), key=lambda r: r.id)
     skipped = sorted(r.id for r in team.reps if not r.active)
     if not eligible:
-        return Assignment(team.name, team.fallback_queue, "fallback", (
-            Reason(code="no_eligible_rep", message=f"no active rep in {team.name}: fallback queue",
-                   detail={"inactive": skipped, "queue": team.fallback_queue}),
-        ))
+        return Assignment(
+            team.name,
+            team.fallback_queue,
+            "fallback",
+            (
+                Reason(
+                    code="no_eligible_rep",
+                    message=f"no active rep in {team.name}: fallback queue",
+                    detail={"inactive": skipped, "queue": team.fallback_queue},
+                ),
+            ),
+        )
     # The first eligible rep after the last one assigned; wraps around. A last rep that left
     # the team still orders correctly, because the comparison is on ids.
     chosen = next((r for r in eligible if last_rep_id is None or r.id > last_rep_id), eligible[0])
-    return Assignment(team.name, chosen.id, "round_robin", (
-        Reason(code="round_robin", message=f"next in rotation after {last_rep_id or 'nobody'}: {chosen.id}",
-               detail={"previous": last_rep_id, "eligible": [r.id for r in eligible], "inactive": skipped}),
-    ))
+    return Assignment(
+        team.name,
+        chosen.id,
+        "round_robin",
+        (
+            Reason(
+                code="round_robin",
+                message=f"next in rotation after {last_rep_id or 'nobody'}: {chosen.id}",
+                detail={"previous": last_rep_id, "eligible": [r.id for r in eligible], "inactive": skipped},
+            ),
+        ),
+    )

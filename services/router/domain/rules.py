@@ -56,15 +56,35 @@ class RuleSet:
             try:
                 matched = rule.program.execute(context)
             except (ValueError, TypeError, KeyError, RuntimeError) as exc:
-                reasons.append(Reason(code="rule_error", message=f"rule {rule.name} could not be evaluated",
-                                      detail={"rule": rule.name, "error": str(exc)[:300]}))
+                reasons.append(
+                    Reason(
+                        code="rule_error",
+                        message=f"rule {rule.name} could not be evaluated",
+                        detail={"rule": rule.name, "error": str(exc)[:300]},
+                    )
+                )
                 continue
             if matched is True:
-                reasons.append(Reason(code="rule_matched", message=f"rule {rule.name} matched: {rule.outcome}",
-                                      detail={"rule": rule.name, "when": rule.expression}))
+                reasons.append(
+                    Reason(
+                        code="rule_matched",
+                        message=f"rule {rule.name} matched: {rule.outcome}",
+                        detail={"rule": rule.name, "when": rule.expression},
+                    )
+                )
                 return Qualification(rule.outcome, rule.name, tuple(reasons))
-            reasons.append(Reason(code="rule_not_matched", message=f"rule {rule.name} did not match",
-                                  detail={"rule": rule.name}))
-        reasons.append(Reason(code="default_outcome", message=f"no rule matched: default {self.default}",
-                              detail={"ruleset_version": self.version}))
+            reasons.append(
+                Reason(
+                    code="rule_not_matched",
+                    message=f"rule {rule.name} did not match",
+                    detail={"rule": rule.name},
+                )
+            )
+        reasons.append(
+            Reason(
+                code="default_outcome",
+                message=f"no rule matched: default {self.default}",
+                detail={"ruleset_version": self.version},
+            )
+        )
         return Qualification(self.default, None, tuple(reasons))

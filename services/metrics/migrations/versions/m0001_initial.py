@@ -52,9 +52,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for index, table in (("ix_metrics_lead_stages_stage", "metrics_lead_stages"),
-                         ("ix_metrics_leads_cohort", "metrics_leads"),
-                         ("ix_metrics_transitions_lead", "metrics_transitions")):
+    for index, table in (
+        ("ix_metrics_lead_stages_stage", "metrics_lead_stages"),
+        ("ix_metrics_leads_cohort", "metrics_leads"),
+        ("ix_metrics_transitions_lead", "metrics_transitions"),
+    ):
         op.drop_index(index, table)
         op.drop_table(table)
     op.drop_table("metrics_inbox")
