@@ -95,6 +95,35 @@ def demo(
 
 
 @app.command()
+def tail(
+    topic: Annotated[
+        str, typer.Argument(help="lead-events, handoffs or dlq (the configured prefix is added)")
+    ],
+    lead: Annotated[str | None, typer.Option(help="only this lead id")] = None,
+    count: Annotated[int | None, typer.Option(min=1, help="stop after this many events")] = None,
+    idle: Annotated[float, typer.Option(help="stop after this many seconds without events (0: never)")] = 0,
+) -> None:
+    """Print a topic's events as JSON lines, from the beginning (Ctrl-C to stop)."""
+    import asyncio
+
+    from services.tail import tail as tail_topic
+    from shared.events import Topics
+    from shared.settings import CommonSettings
+
+    common = CommonSettings()
+    topics = Topics(common.topic_prefix)
+    names = {"lead-events": topics.lead_events, "handoffs": topics.handoffs, "dlq": topics.dlq}
+    if topic not in names:
+        _fail(f"unknown topic {topic!r}; use one of: {', '.join(names)}")
+    try:
+        asyncio.run(
+            tail_topic(common.kafka_bootstrap, names[topic], lead_id=lead, count=count, timeout_s=idle)
+        )
+    except KeyboardInterrupt:
+        pass
+
+
+@app.command()
 def up(
     demo: Annotated[bool, typer.Option("--demo", help="also drive realistic demo traffic")] = False,
     demo_leads: Annotated[int, typer.Option(min=1, help="leads the demo posts")] = 200,
