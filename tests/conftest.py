@@ -16,9 +16,16 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from shared.kafka.embedded import EmbeddedBroker
+from shared.logging import configure_logging
 
 POSTGRES_URL = os.environ.get("LEADRELAY_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", *(["postgresql"] if POSTGRES_URL else [])]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _logs_to_stderr() -> None:
+    """As in the services: structured logs on stderr, so stdout stays the program's output."""
+    configure_logging("INFO", "console")
 
 
 @pytest.fixture(scope="session")
