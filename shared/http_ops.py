@@ -7,6 +7,8 @@ from collections.abc import Awaitable, Callable
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 ReadinessCheck = Callable[[], Awaitable[dict[str, bool]]]
 
@@ -35,9 +37,10 @@ def ops_router(readiness: ReadinessCheck) -> APIRouter:
     return router
 
 
-async def database_ready(ping: Callable[[], Awaitable[object]]) -> bool:
+async def database_ready(engine: AsyncEngine) -> bool:
     try:
-        await ping()
-    except Exception:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except Exception:  # any failure means "not ready": reported by /readyz, not raised
         return False
     return True

@@ -66,7 +66,7 @@ class OutboxRelay:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
                 continue
-            except Exception as exc:
+            except Exception as exc:  # database trouble: keep the rows, retry later
                 log.warning("outbox_relay_failed", error=repr(exc), retry_in_s=delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)

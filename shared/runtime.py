@@ -14,11 +14,18 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from shared.db import is_transient_db_error
+from shared.kafka.consumer import default_is_transient
 from shared.logging import get_logger
 
 log = get_logger(__name__)
 
 Loop = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
+
+
+def is_transient_failure(exc: BaseException) -> bool:
+    """Broker or database unreachable: a consumer pauses and retries rather than dead-lettering."""
+    return default_is_transient(exc) or is_transient_db_error(exc)
 
 
 class BackgroundLoops:

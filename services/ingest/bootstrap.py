@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -34,11 +33,7 @@ class IngestRuntime:
     service: IngestService
 
     async def readiness(self) -> dict[str, bool]:
-        async def ping() -> None:
-            async with self.engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
-
-        return {"database": await database_ready(ping), "broker": await self.producer.healthy()}
+        return {"database": await database_ready(self.engine), "broker": await self.producer.healthy()}
 
 
 def bootstrap(settings: IngestSettings | None = None) -> IngestRuntime:

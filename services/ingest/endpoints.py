@@ -4,7 +4,7 @@ the service publishes. Answers 202 only after the broker acknowledged the write.
 from __future__ import annotations
 
 import hmac
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
@@ -78,6 +78,13 @@ ApiKey = Annotated[None, Depends(require_api_key)]
 Service = Annotated[IngestService, Depends(get_service)]
 Settings = Annotated[IngestSettings, Depends(get_settings)]
 
+
+def json_body(model: type[BaseModel]) -> dict[str, Any]:
+    """OpenAPI for a body read by `read_json_body` (size and media type first, then the model)."""
+    schema = model.model_json_schema()
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
 router = APIRouter(prefix="/v1", tags=["ingest"])
 _ERRORS: dict[int | str, dict[str, str]] = {
     200: {"description": "Repeated delivery: the original ids, no new event"},
@@ -99,16 +106,7 @@ def _answer(receipt: Receipt, endpoint: str) -> JSONResponse:
     status_code=202,
     response_model=Accepted,
     responses=_ERRORS,
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {
-                    "schema": LeadIn.model_json_schema(ref_template="#/components/schemas/{model}")
-                }
-            },
-        }
-    },
+    openapi_extra=json_body(LeadIn),
 )
 async def post_lead(
     request: Request, _: ApiKey, service: Service, settings: Settings, idempotency_key: IdempotencyKey = None
@@ -123,16 +121,7 @@ async def post_lead(
     status_code=202,
     response_model=Accepted,
     responses=_ERRORS,
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {
-                    "schema": ActivityIn.model_json_schema(ref_template="#/components/schemas/{model}")
-                }
-            },
-        }
-    },
+    openapi_extra=json_body(ActivityIn),
 )
 async def post_activity(
     request: Request, _: ApiKey, service: Service, settings: Settings, idempotency_key: IdempotencyKey = None

@@ -7,23 +7,17 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from fastapi import FastAPI
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.metrics.endpoints import router as api_router
 from services.metrics.handlers import StageEventsHandler
 from services.metrics.settings import MetricsSettings
-from shared.db import create_engine, create_session_factory, is_transient_db_error
+from shared.db import create_engine, create_session_factory
 from shared.db.migrate import upgrade_to_head
 from shared.events import Topics
 from shared.http_ops import database_ready, ops_router
 from shared.kafka import ConsumerLoop, EventProducer, ensure_topics
-from shared.kafka.consumer import default_is_transient
-from shared.runtime import BackgroundLoops
-
-
-def is_transient(exc: BaseException) -> bool:
-    return default_is_transient(exc) or is_transient_db_error(exc)
+from shared.runtime import BackgroundLoops, is_transient_failure
 
 
 @dataclass
@@ -39,11 +33,7 @@ class MetricsService:
         await upgrade_to_head(self.engine, "services.metrics", "metrics_alembic_version")
 
     async def readiness(self) -> dict[str, bool]:
-        async def ping() -> None:
-            async with self.engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
-
-        return {"database": await database_ready(ping), "consumer": self.consumer.ready.is_set()}
+        return {"database": await database_ready(self.engine), "consumer": self.consumer.ready.is_set()}
 
 
 def bootstrap(settings: MetricsSettings | None = None) -> MetricsService:
@@ -66,7 +56,7 @@ def bootstrap(settings: MetricsSettings | None = None) -> MetricsService:
         dead_letters=dead_letters,
         dlq_topic=topics.dlq,
         max_attempts=settings.max_attempts,
-        is_transient=is_transient,
+        is_transient=is_transient_failure,
     )
     return MetricsService(settings, topics, engine, sessions, dead_letters, consumer)
 

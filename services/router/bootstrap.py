@@ -7,7 +7,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from fastapi import FastAPI
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.router.domain.decision import Router
@@ -17,18 +16,13 @@ from services.router.handlers import LeadEventsHandler
 from services.router.settings import RouterSettings
 from services.router.tables import outbox
 from shared.config import LeadRelayConfig, load_config
-from shared.db import create_engine, create_session_factory, is_transient_db_error
+from shared.db import create_engine, create_session_factory
 from shared.db.migrate import upgrade_to_head
 from shared.events import Topics
 from shared.http_ops import database_ready, ops_router
 from shared.kafka import ConsumerLoop, EventProducer, ensure_topics
-from shared.kafka.consumer import default_is_transient
 from shared.outbox_relay import OutboxRelay
-from shared.runtime import BackgroundLoops
-
-
-def is_transient(exc: BaseException) -> bool:
-    return default_is_transient(exc) or is_transient_db_error(exc)
+from shared.runtime import BackgroundLoops, is_transient_failure
 
 
 @dataclass
@@ -45,11 +39,7 @@ class RouterService:
         await upgrade_to_head(self.engine, "services.router", "router_alembic_version")
 
     async def readiness(self) -> dict[str, bool]:
-        async def ping() -> None:
-            async with self.engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
-
-        return {"database": await database_ready(ping), "consumer": self.consumer.ready.is_set()}
+        return {"database": await database_ready(self.engine), "consumer": self.consumer.ready.is_set()}
 
 
 def bootstrap(settings: RouterSettings | None = None, config: LeadRelayConfig | None = None) -> RouterService:
@@ -76,7 +66,7 @@ def bootstrap(settings: RouterSettings | None = None, config: LeadRelayConfig | 
         dead_letters=producer,
         dlq_topic=topics.dlq,
         max_attempts=settings.max_attempts,
-        is_transient=is_transient,
+        is_transient=is_transient_failure,
     )
     return RouterService(settings, topics, engine, sessions, producer, relay, consumer)
 

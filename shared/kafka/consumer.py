@@ -166,7 +166,7 @@ class ConsumerLoop:
             except PermanentError as exc:
                 await self._dead_letter(delivery, exc, attempt, stop)
                 break
-            except Exception as exc:
+            except Exception as exc:  # sorted below: pause (transient), retry, or dead-letter
                 if self._is_transient(exc):
                     # Infrastructure is down: pause here, never skip or dead-letter the message.
                     log.warning(
