@@ -7,7 +7,8 @@ import json
 import math
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,26 +66,35 @@ class RoundStats:
         return self.requests - self.statuses[202]
 
 
-def new_client(base_url: str, concurrency: int) -> httpx.AsyncClient:
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    return httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30.0)
+@asynccontextmanager
+async def connections(base_url: str, concurrency: int) -> AsyncIterator[list[httpx.AsyncClient]]:
+    """One client per in-flight request, each with one keep-alive connection.
+
+    httpx's pool gets much slower as one client holds more connections (1 client x 32 measured
+    ~2.3 ms client CPU per request here, 32 x 1 ~0.7 ms), and the generator shares the machine.
+    """
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    async with AsyncExitStack() as stack:
+        yield [
+            await stack.enter_async_context(httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30.0))
+            for _ in range(concurrency)
+        ]
 
 
 async def closed_loop(
-    client: httpx.AsyncClient,
+    clients: Sequence[httpx.AsyncClient],
     total: int,
-    concurrency: int,
     progress: Progress,
     key_for: Callable[[int], str] | None = None,
 ) -> RoundStats:
-    """POST the lead `total` times with `concurrency` requests in flight; time the whole batch.
+    """POST the lead `total` times, one request in flight per client; time the whole batch.
 
     `key_for(i)` adds a unique Idempotency-Key per request (the ingest's dedupe path).
     """
     stats = RoundStats(total, 0.0)
     numbers = iter(range(total))  # shared by the workers: each number is taken once
 
-    async def worker() -> None:
+    async def worker(client: httpx.AsyncClient) -> None:
         for n in numbers:
             headers = {**HEADERS, "Idempotency-Key": key_for(n)} if key_for else HEADERS
             began = time.perf_counter()
@@ -98,6 +108,6 @@ async def closed_loop(
             progress.done += 1
 
     began = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    await asyncio.gather(*(worker(client) for client in clients))
     stats.seconds = time.perf_counter() - began
     return stats
