@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import tempfile
 import time
 import uuid
@@ -227,7 +228,12 @@ def run_latency(
         prefix = f"bench-e2e-{uuid.uuid4().hex[:8]}."
         topics = Topics(prefix)
         runner.run(ensure_topics(broker.bootstrap, topics.all(), partitions=PARTITIONS))
-        env = service_env(broker.bootstrap, f"sqlite+aiosqlite:///{tmp}/leadrelay.db", prefix)
+        # Like `leadrelay up`: one SQLite file per service, unless a shared database is named.
+        shared_url = os.environ.get("LEADRELAY_BENCH_DATABASE_URL")
+        env = service_env(broker.bootstrap, shared_url or f"sqlite+aiosqlite:///{tmp}/unused.db", prefix)
+        if shared_url is None:
+            for name in ("ingest", "router", "metrics"):
+                env[f"LEADRELAY_{name.upper()}_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp}/{name}.db"
         log_dir = log_dir / "e2e"
         log_dir.mkdir(exist_ok=True)
         services: list[Service] = []

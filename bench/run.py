@@ -47,7 +47,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=32, help="requests in flight (32)")
     parser.add_argument("--rounds", type=int, help="rounds per app, interleaved (3)")
     parser.add_argument("--leads", type=int, help="leads per end-to-end load (1000)")
-    parser.add_argument("--rates", help="end-to-end loads in leads/s, comma-separated (50,200)")
+    parser.add_argument("--rates", help="end-to-end loads in leads/s, comma-separated (50,100)")
     parser.add_argument("--no-idempotency", action="store_true", help="skip the Idempotency-Key variant")
     parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--skip-latency", action="store_true")
@@ -66,7 +66,7 @@ def configs(args: argparse.Namespace) -> tuple[ThroughputConfig, LatencyConfig]:
         idempotency=not args.no_idempotency,
     )
     rates = (
-        tuple(float(r) for r in args.rates.split(",")) if args.rates else (50.0,) if quick else (50.0, 200.0)
+        tuple(float(r) for r in args.rates.split(",")) if args.rates else (50.0,) if quick else (50.0, 100.0)
     )
     latency = LatencyConfig(
         leads=args.leads or (100 if quick else 1000), rates=rates, warmup=5 if quick else 20

@@ -67,9 +67,12 @@ class Stack:
                 )
         bootstrap = self.start_broker(say)
         self.env = {**os.environ, "LEADRELAY_KAFKA_BOOTSTRAP": bootstrap}
-        self.env.setdefault(
-            "LEADRELAY_DATABASE_URL", f"sqlite+aiosqlite:///{(self.state_dir / 'leadrelay.db').resolve()}"
-        )
+        if "LEADRELAY_DATABASE_URL" not in self.env:
+            # Embedded default: one SQLite file per service (each owns its tables), so the
+            # services never queue on one another's write lock.
+            for name in SERVICES:
+                path = (self.state_dir / f"{name}.db").resolve()
+                self.env.setdefault(f"LEADRELAY_{name.upper()}_DATABASE_URL", f"sqlite+aiosqlite:///{path}")
         self.env.setdefault("LEADRELAY_LOG_FORMAT", "json")
 
     def spawn(self, name: str, args: list[str], *, log: bool = True) -> Child:

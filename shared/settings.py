@@ -37,6 +37,9 @@ class CommonSettings(BaseSettings):
     kafka_send_timeout_s: float = 5.0
     # Used when LeadRelay creates its topics (embedded broker, fresh clusters); keyed by lead id.
     kafka_partitions: int = 6
+    # How long a consumer's fetch may wait for data. Kafka answers as soon as data arrives;
+    # the embedded broker waits the full time, so this bounds its per-hop latency.
+    kafka_fetch_max_wait_ms: int = 20
 
     @property
     def is_dev(self) -> bool:
@@ -62,6 +65,13 @@ class ServiceSettings(BaseSettings):
     """
 
     common: CommonSettings = Field(default_factory=CommonSettings)
+    # This service's own database, if not the shared LEADRELAY_DATABASE_URL. Each service owns its
+    # tables, so they can live apart: with SQLite, one file each means no writer waits on another.
+    database_url: str | None = None
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or self.common.database_url
 
     @model_validator(mode="after")
     def _no_placeholder_secrets(self) -> ServiceSettings:

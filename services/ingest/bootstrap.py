@@ -40,7 +40,7 @@ def bootstrap(settings: IngestSettings | None = None) -> IngestRuntime:
     settings = settings or IngestSettings()
     common = settings.common
     topics = Topics(common.topic_prefix)
-    engine = create_engine(common.database_url)
+    engine = create_engine(settings.effective_database_url)
     producer = EventProducer(
         common.kafka_bootstrap,
         client_id="leadrelay-ingest",

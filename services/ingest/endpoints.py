@@ -21,17 +21,18 @@ M = TypeVar("M", bound=BaseModel)
 API_SOURCE = "api"
 
 
-def get_settings(request: Request) -> IngestSettings:
+# async: plain `def` dependencies run in a threadpool, a hop per request on the hot path.
+async def get_settings(request: Request) -> IngestSettings:
     settings: IngestSettings = request.app.state.settings
     return settings
 
 
-def get_service(request: Request) -> IngestService:
+async def get_service(request: Request) -> IngestService:
     service: IngestService = request.app.state.ingest
     return service
 
 
-def require_api_key(
+async def require_api_key(
     settings: Annotated[IngestSettings, Depends(get_settings)],
     x_api_key: Annotated[str | None, Header()] = None,
     authorization: Annotated[str | None, Header()] = None,

@@ -40,7 +40,7 @@ def bootstrap(settings: MetricsSettings | None = None) -> MetricsService:
     settings = settings or MetricsSettings()
     common = settings.common
     topics = Topics(common.topic_prefix)
-    engine = create_engine(common.database_url)
+    engine = create_engine(settings.effective_database_url)
     sessions = create_session_factory(engine)
     dead_letters = EventProducer(
         common.kafka_bootstrap,
@@ -57,6 +57,7 @@ def bootstrap(settings: MetricsSettings | None = None) -> MetricsService:
         dlq_topic=topics.dlq,
         max_attempts=settings.max_attempts,
         is_transient=is_transient_failure,
+        fetch_max_wait_ms=common.kafka_fetch_max_wait_ms,
     )
     return MetricsService(settings, topics, engine, sessions, dead_letters, consumer)
 

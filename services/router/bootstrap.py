@@ -47,7 +47,7 @@ def bootstrap(settings: RouterSettings | None = None, config: LeadRelayConfig | 
     common = settings.common
     config = config or load_config(common.config)
     topics = Topics(common.topic_prefix)
-    engine = create_engine(common.database_url)
+    engine = create_engine(settings.effective_database_url)
     sessions = create_session_factory(engine)
     producer = EventProducer(
         common.kafka_bootstrap,
@@ -67,6 +67,7 @@ def bootstrap(settings: RouterSettings | None = None, config: LeadRelayConfig | 
         dlq_topic=topics.dlq,
         max_attempts=settings.max_attempts,
         is_transient=is_transient_failure,
+        fetch_max_wait_ms=common.kafka_fetch_max_wait_ms,
     )
     return RouterService(settings, topics, engine, sessions, producer, relay, consumer)
 

@@ -82,6 +82,7 @@ class ConsumerLoop:
         max_batch: int = 200,
         is_transient: TransientCheck = default_is_transient,
         session_timeout_ms: int = 10000,
+        fetch_max_wait_ms: int = 500,
     ) -> None:
         self._bootstrap = bootstrap
         self._group_id = group_id
@@ -95,6 +96,7 @@ class ConsumerLoop:
         self._max_batch = max_batch
         self._is_transient = is_transient
         self._session_timeout_ms = session_timeout_ms
+        self._fetch_max_wait_ms = fetch_max_wait_ms
         self._consumer: AIOKafkaConsumer | None = None
         # Offsets whose effect is durable but not yet committed to Kafka.
         self._processed: dict[TopicPartition, int] = {}
@@ -109,6 +111,7 @@ class ConsumerLoop:
             session_timeout_ms=self._session_timeout_ms,
             heartbeat_interval_ms=max(1000, self._session_timeout_ms // 4),
             max_poll_interval_ms=300_000,
+            fetch_max_wait_ms=self._fetch_max_wait_ms,
         )
         consumer.subscribe(self._topics, listener=_CommitOnRevoke(self))
         await self._start_with_retry(consumer, stop)

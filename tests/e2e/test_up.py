@@ -49,7 +49,8 @@ def test_up_runs_everything_and_stops_everything(tmp_path: Path, stop_signal: si
             "12 demo leads in the funnel",
             out,
         )
-        assert (tmp_path / ".leadrelay" / "leadrelay.db").exists()  # SQLite under ./.leadrelay/
+        for service in ("ingest", "router", "metrics"):  # SQLite under ./.leadrelay/, a file per service
+            assert (tmp_path / ".leadrelay" / f"{service}.db").exists()
         broker_port = int(re.search(r"broker .* on 127\.0\.0\.1:(\d+)", out.read_text()).group(1))  # type: ignore[union-attr]
         proc.send_signal(stop_signal)
         assert proc.wait(60) == 0
