@@ -154,3 +154,10 @@ def test_config_path_comes_from_leadrelay_config(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("LEADRELAY_CONFIG", str(tmp_path / "mine.yaml"))
 
     assert CommonSettings().config == tmp_path / "mine.yaml"
+
+
+def test_a_service_database_overrides_the_shared_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LEADRELAY_DATABASE_URL", "postgresql://shared/db")
+    monkeypatch.setenv("LEADRELAY_ROUTER_DATABASE_URL", "sqlite:///router.db")
+    assert RouterSettings().effective_database_url == "sqlite:///router.db"
+    assert IngestSettings().effective_database_url == "postgresql://shared/db"
