@@ -141,7 +141,8 @@ def up(
         load_config(CommonSettings().config)  # refuse a bad config before starting anything
     except ConfigError as exc:
         _fail(str(exc))
-    ingest_port, metrics_port = IngestSettings().port, MetricsSettings().port
+    ingest_settings = IngestSettings()
+    ingest_port, metrics_port = ingest_settings.port, MetricsSettings().port
     stack = Stack(ports={"ingest": ingest_port, "router": RouterSettings().port, "metrics": metrics_port})
     stopping = False
 
@@ -158,9 +159,10 @@ def up(
         stack.start_services()
         stack.wait_ready()
         console.print(f"[bold green]LeadRelay is ready[/] in {time.monotonic() - started:.1f}s")
-        console.print(
-            f"  ingest API   http://127.0.0.1:{ingest_port}/docs   (X-API-Key: see LEADRELAY_INGEST_API_KEY)"
-        )
+        key = "X-API-Key from LEADRELAY_INGEST_API_KEY"
+        if ingest_settings.common.is_dev:
+            key = f"X-API-Key: {ingest_settings.api_key.get_secret_value()}"
+        console.print(f"  ingest API   http://127.0.0.1:{ingest_port}/docs   ({key})")
         console.print(f"  dashboard    http://127.0.0.1:{metrics_port}/")
         console.print(f"  funnel       http://127.0.0.1:{metrics_port}/v1/funnel")
         console.print(f"  logs         {stack.state_dir / 'logs'}/   ·   Ctrl-C stops everything")
