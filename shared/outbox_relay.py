@@ -13,8 +13,9 @@ import contextlib
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared.backoff import Backoff
 from shared.db.outbox import lock_pending, mark_published
-from shared.kafka.producer import BrokerUnavailable, EventProducer, OutgoingMessage
+from shared.kafka.producer import EventProducer, OutgoingMessage
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -53,23 +54,17 @@ class OutboxRelay:
         return len(rows)
 
     async def run(self, stop: asyncio.Event) -> None:
-        delay = 0.2
+        backoff = Backoff()
         while not stop.is_set():
             # Cleared before reading, so a commit that lands mid-publish still wakes the next round.
             self._wakeup.clear()
             try:
                 while await self.publish_pending() == self._batch_size:
                     pass
-                delay = 0.2
-            except (BrokerUnavailable, OSError) as exc:
-                log.warning("outbox_publish_retry", error=repr(exc), retry_in_s=delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
-                continue
-            except Exception as exc:  # database trouble: keep the rows, retry later
-                log.warning("outbox_relay_failed", error=repr(exc), retry_in_s=delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+                backoff.reset()
+            except Exception as exc:  # broker or database trouble: the rows stay, the next round retries
+                log.warning("outbox_publish_retry", error=repr(exc), retry_in_s=backoff.delay_s)
+                await backoff.wait()
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), self._poll_interval_s)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 
+from shared.backoff import Backoff
 from shared.kafka.producer import BrokerUnavailable, EventProducer, OutgoingMessage
 from shared.logging import get_logger
 from shared.observability import HANDLER_SECONDS, MESSAGES
@@ -143,7 +144,7 @@ class ConsumerLoop:
             log.info("consumer_stopped", group=self._group_id)
 
     async def _start_with_retry(self, consumer: AIOKafkaConsumer, stop: asyncio.Event) -> None:
-        delay = self._retry_backoff_s
+        backoff = self._backoff()
         while True:
             try:
                 await consumer.start()
@@ -151,14 +152,16 @@ class ConsumerLoop:
             except (KafkaError, OSError) as exc:
                 if stop.is_set():
                     raise
-                log.warning("consumer_start_retry", error=repr(exc), retry_in_s=delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self._max_backoff_s)
+                log.warning("consumer_start_retry", error=repr(exc), retry_in_s=backoff.delay_s)
+                await backoff.wait()
+
+    def _backoff(self) -> Backoff:
+        return Backoff(self._retry_backoff_s, self._max_backoff_s)
 
     async def _process(self, delivery: Delivery, stop: asyncio.Event) -> None:
         tp = TopicPartition(delivery.topic, delivery.partition)
         attempt = 0
-        delay = self._retry_backoff_s
+        backoff = self._backoff()
         while True:
             attempt += 1
             try:
@@ -178,7 +181,7 @@ class ConsumerLoop:
                         offset=delivery.offset,
                         topic=delivery.topic,
                         partition=delivery.partition,
-                        retry_in_s=delay,
+                        retry_in_s=backoff.delay_s,
                     )
                     attempt -= 1
                 elif attempt >= self._max_attempts:
@@ -195,8 +198,7 @@ class ConsumerLoop:
                     )
                 if stop.is_set():
                     return  # not processed: not marked, so it is redelivered after restart
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self._max_backoff_s)
+                await backoff.wait()
         self._processed[tp] = delivery.offset + 1
 
     async def _dead_letter(
@@ -213,7 +215,7 @@ class ConsumerLoop:
             ("leadrelay-dlq-attempts", str(attempts).encode()),
         ]
         message = OutgoingMessage(self._dlq_topic, delivery.key, delivery.value or b"", headers)
-        delay = self._retry_backoff_s
+        backoff = self._backoff()
         while True:
             try:
                 await self._dead_letters.publish(message)
@@ -229,11 +231,10 @@ class ConsumerLoop:
                 return
             except BrokerUnavailable as dlq_exc:
                 # Not dead-lettered yet: never commit past it. Keep trying until the broker is back.
-                log.warning("dead_letter_publish_failed", error=repr(dlq_exc), retry_in_s=delay)
+                log.warning("dead_letter_publish_failed", error=repr(dlq_exc), retry_in_s=backoff.delay_s)
                 if stop.is_set():
                     raise
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self._max_backoff_s)
+                await backoff.wait()
 
     async def commit_processed(self, only: set[TopicPartition] | None = None) -> None:
         consumer = self._consumer
