@@ -14,9 +14,15 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from shared.db import is_transient_db_error
-from shared.kafka.consumer import default_is_transient
+from shared.db.migrate import migrate_service
+from shared.events import Topics
+from shared.kafka import ConsumerLoop, EventProducer, ensure_topics
+from shared.kafka.consumer import Handler, default_is_transient
 from shared.logging import get_logger
+from shared.settings import CommonSettings
 
 log = get_logger(__name__)
 
@@ -26,6 +32,45 @@ Loop = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 def is_transient_failure(exc: BaseException) -> bool:
     """Broker or database unreachable: a consumer pauses and retries rather than dead-lettering."""
     return default_is_transient(exc) or is_transient_db_error(exc)
+
+
+def service_producer(common: CommonSettings, client_id: str) -> EventProducer:
+    return EventProducer(
+        common.kafka_bootstrap,
+        client_id=client_id,
+        request_timeout_ms=common.kafka_request_timeout_ms,
+        send_timeout_s=common.kafka_send_timeout_s,
+    )
+
+
+def service_consumer(
+    common: CommonSettings,
+    *,
+    group_id: str,
+    topics: list[str],
+    handler: Handler,
+    dead_letters: EventProducer,
+    max_attempts: int,
+) -> ConsumerLoop:
+    """A service's consumer: dead letters to the configured DLQ, pauses on infrastructure failures."""
+    return ConsumerLoop(
+        bootstrap=common.kafka_bootstrap,
+        group_id=group_id,
+        topics=topics,
+        handler=handler,
+        dead_letters=dead_letters,
+        dlq_topic=Topics(common.topic_prefix).dlq,
+        max_attempts=max_attempts,
+        is_transient=is_transient_failure,
+        fetch_max_wait_ms=common.kafka_fetch_max_wait_ms,
+    )
+
+
+async def prepare_service(engine: AsyncEngine, service: str, common: CommonSettings) -> None:
+    """At start-up: the service's own migrations, then the topics (idempotent, safe in parallel)."""
+    await migrate_service(engine, service)
+    topics = Topics(common.topic_prefix).all()
+    await ensure_topics(common.kafka_bootstrap, topics, partitions=common.kafka_partitions)
 
 
 class BackgroundLoops:

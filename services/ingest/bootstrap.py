@@ -15,11 +15,11 @@ from services.ingest.endpoints import router as api_router
 from services.ingest.service import IngestService
 from services.ingest.settings import IngestSettings
 from shared.db import create_engine, create_session_factory
-from shared.db.migrate import upgrade_to_head
 from shared.events import Topics
 from shared.http_ops import database_ready, ops_router
-from shared.kafka import BrokerUnavailable, EventProducer, ensure_topics
+from shared.kafka import BrokerUnavailable, EventProducer
 from shared.logging import get_logger
+from shared.runtime import prepare_service, service_producer
 
 log = get_logger(__name__)
 
@@ -27,7 +27,6 @@ log = get_logger(__name__)
 @dataclass
 class IngestRuntime:
     settings: IngestSettings
-    topics: Topics
     engine: AsyncEngine
     producer: EventProducer
     service: IngestService
@@ -41,14 +40,9 @@ def bootstrap(settings: IngestSettings | None = None) -> IngestRuntime:
     common = settings.common
     topics = Topics(common.topic_prefix)
     engine = create_engine(settings.effective_database_url)
-    producer = EventProducer(
-        common.kafka_bootstrap,
-        client_id="leadrelay-ingest",
-        request_timeout_ms=common.kafka_request_timeout_ms,
-        send_timeout_s=common.kafka_send_timeout_s,
-    )
+    producer = service_producer(common, "leadrelay-ingest")
     service = IngestService(producer, create_session_factory(engine), topics)
-    return IngestRuntime(settings, topics, engine, producer, service)
+    return IngestRuntime(settings, engine, producer, service)
 
 
 def create_app(runtime: IngestRuntime) -> FastAPI:
@@ -56,9 +50,7 @@ def create_app(runtime: IngestRuntime) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        common = settings.common
-        await upgrade_to_head(runtime.engine, "services.ingest", "ingest_alembic_version")
-        await ensure_topics(common.kafka_bootstrap, runtime.topics.all(), partitions=common.kafka_partitions)
+        await prepare_service(runtime.engine, "ingest", settings.common)
         try:
             await runtime.producer.start()
         except BrokerUnavailable as exc:

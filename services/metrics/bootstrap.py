@@ -13,24 +13,19 @@ from services.metrics.endpoints import router as api_router
 from services.metrics.handlers import StageEventsHandler
 from services.metrics.settings import MetricsSettings
 from shared.db import create_engine, create_session_factory
-from shared.db.migrate import upgrade_to_head
 from shared.events import Topics
 from shared.http_ops import database_ready, ops_router
-from shared.kafka import ConsumerLoop, EventProducer, ensure_topics
-from shared.runtime import BackgroundLoops, is_transient_failure
+from shared.kafka import ConsumerLoop, EventProducer
+from shared.runtime import BackgroundLoops, prepare_service, service_consumer, service_producer
 
 
 @dataclass
 class MetricsService:
     settings: MetricsSettings
-    topics: Topics
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     dead_letters: EventProducer
     consumer: ConsumerLoop
-
-    async def migrate(self) -> None:
-        await upgrade_to_head(self.engine, "services.metrics", "metrics_alembic_version")
 
     async def readiness(self) -> dict[str, bool]:
         return {"database": await database_ready(self.engine), "consumer": self.consumer.ready.is_set()}
@@ -42,24 +37,16 @@ def bootstrap(settings: MetricsSettings | None = None) -> MetricsService:
     topics = Topics(common.topic_prefix)
     engine = create_engine(settings.effective_database_url)
     sessions = create_session_factory(engine)
-    dead_letters = EventProducer(
-        common.kafka_bootstrap,
-        client_id="leadrelay-metrics",
-        request_timeout_ms=common.kafka_request_timeout_ms,
-        send_timeout_s=common.kafka_send_timeout_s,
-    )
-    consumer = ConsumerLoop(
-        bootstrap=common.kafka_bootstrap,
+    dead_letters = service_producer(common, "leadrelay-metrics")
+    consumer = service_consumer(
+        common,
         group_id=settings.group_id,
         topics=[topics.lead_events, topics.handoffs],
         handler=StageEventsHandler(sessions),
         dead_letters=dead_letters,
-        dlq_topic=topics.dlq,
         max_attempts=settings.max_attempts,
-        is_transient=is_transient_failure,
-        fetch_max_wait_ms=common.kafka_fetch_max_wait_ms,
     )
-    return MetricsService(settings, topics, engine, sessions, dead_letters, consumer)
+    return MetricsService(settings, engine, sessions, dead_letters, consumer)
 
 
 def create_app(service: MetricsService) -> FastAPI:
@@ -67,9 +54,7 @@ def create_app(service: MetricsService) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        common = service.settings.common
-        await service.migrate()
-        await ensure_topics(common.kafka_bootstrap, service.topics.all(), partitions=common.kafka_partitions)
+        await prepare_service(service.engine, "metrics", service.settings.common)
         loops.start("metrics-consumer", service.consumer.run)
         try:
             yield

@@ -17,26 +17,21 @@ from services.router.settings import RouterSettings
 from services.router.tables import outbox
 from shared.config import LeadRelayConfig, load_config
 from shared.db import create_engine, create_session_factory
-from shared.db.migrate import upgrade_to_head
 from shared.events import Topics
 from shared.http_ops import database_ready, ops_router
-from shared.kafka import ConsumerLoop, EventProducer, ensure_topics
+from shared.kafka import ConsumerLoop, EventProducer
 from shared.outbox_relay import OutboxRelay
-from shared.runtime import BackgroundLoops, is_transient_failure
+from shared.runtime import BackgroundLoops, prepare_service, service_consumer, service_producer
 
 
 @dataclass
 class RouterService:
     settings: RouterSettings
-    topics: Topics
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     producer: EventProducer
     relay: OutboxRelay
     consumer: ConsumerLoop
-
-    async def migrate(self) -> None:
-        await upgrade_to_head(self.engine, "services.router", "router_alembic_version")
 
     async def readiness(self) -> dict[str, bool]:
         return {"database": await database_ready(self.engine), "consumer": self.consumer.ready.is_set()}
@@ -49,27 +44,19 @@ def bootstrap(settings: RouterSettings | None = None, config: LeadRelayConfig | 
     topics = Topics(common.topic_prefix)
     engine = create_engine(settings.effective_database_url)
     sessions = create_session_factory(engine)
-    producer = EventProducer(
-        common.kafka_bootstrap,
-        client_id="leadrelay-router",
-        request_timeout_ms=common.kafka_request_timeout_ms,
-        send_timeout_s=common.kafka_send_timeout_s,
-    )
+    producer = service_producer(common, "leadrelay-router")
     relay = OutboxRelay(sessions, outbox, producer)
     router = Router(RuleSet.from_config(config.qualification), teams_from_config(config.routing))
     handler = LeadEventsHandler(sessions, router, topics, on_commit=relay.wakeup)
-    consumer = ConsumerLoop(
-        bootstrap=common.kafka_bootstrap,
+    consumer = service_consumer(
+        common,
         group_id=settings.group_id,
         topics=[topics.lead_events],
         handler=handler,
         dead_letters=producer,
-        dlq_topic=topics.dlq,
         max_attempts=settings.max_attempts,
-        is_transient=is_transient_failure,
-        fetch_max_wait_ms=common.kafka_fetch_max_wait_ms,
     )
-    return RouterService(settings, topics, engine, sessions, producer, relay, consumer)
+    return RouterService(settings, engine, sessions, producer, relay, consumer)
 
 
 def create_app(service: RouterService) -> FastAPI:
@@ -77,9 +64,7 @@ def create_app(service: RouterService) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        await service.migrate()
-        common = service.settings.common
-        await ensure_topics(common.kafka_bootstrap, service.topics.all(), partitions=common.kafka_partitions)
+        await prepare_service(service.engine, "router", service.settings.common)
         loops.start("router-consumer", service.consumer.run)
         loops.start("router-outbox", service.relay.run)
         try:

@@ -19,6 +19,11 @@ def alembic_config(package: str, version_table: str) -> Config:
     return cfg
 
 
+async def migrate_service(engine: AsyncEngine, service: str) -> None:
+    """Migrate `services/<service>/migrations` to head, tracked in `<service>_alembic_version`."""
+    await upgrade_to_head(engine, f"services.{service}", f"{service}_alembic_version")
+
+
 async def upgrade_to_head(engine: AsyncEngine, package: str, version_table: str) -> None:
     cfg = alembic_config(package, version_table)
 

@@ -6,18 +6,14 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.db import create_engine, create_session_factory
-from shared.db.migrate import upgrade_to_head
+from shared.db.migrate import migrate_service
 
 
 @pytest.fixture
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     engine = create_engine(database_url)
-    for package, table in (
-        ("services.ingest", "ingest_alembic_version"),
-        ("services.router", "router_alembic_version"),
-        ("services.metrics", "metrics_alembic_version"),
-    ):
-        await upgrade_to_head(engine, package, table)
+    for service in ("ingest", "router", "metrics"):
+        await migrate_service(engine, service)
     yield engine
     await engine.dispose()
 

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared.db.migrate import upgrade_to_head
+from shared.db.migrate import migrate_service
 
 pytestmark = pytest.mark.db
 
@@ -42,7 +42,7 @@ async def test_every_service_owns_its_tables(engine: AsyncEngine) -> None:
 
 
 async def test_upgrade_is_idempotent(engine: AsyncEngine) -> None:
-    await upgrade_to_head(engine, "services.router", "router_alembic_version")
+    await migrate_service(engine, "router")
     async with engine.connect() as conn:
         rows = (await conn.execute(text("SELECT count(*) FROM router_alembic_version"))).scalar_one()
     assert rows == 1
