@@ -79,12 +79,12 @@ class LeadEventsHandler:
                 log.info("duplicate_event_skipped", event_id=event.id, lead_id=event.subject)
                 return False
             decided_at = datetime.now(UTC)
-            qualification = router.qualify(captured.lead, captured.source)
+            triage = router.triage(captured.lead, captured.source)
+            qualification = triage.qualification
             assignment: Assignment | None = None
-            if qualification.outcome == "qualified":
-                choice = router.choose_team(captured.lead, captured.source)
-                last_rep = await repo.lock_rotation(choice.team.name)
-                assignment = router.assign(choice, last_rep)
+            if triage.team is not None:
+                last_rep = await repo.lock_rotation(triage.team.team.name)
+                assignment = router.assign(triage.team, last_rep)
                 if assignment.policy != "fallback":
                     await repo.advance_rotation(assignment.team, assignment.rep_id)
             records, events = self._outputs(event, captured, qualification, assignment, decided_at)

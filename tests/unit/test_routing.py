@@ -230,6 +230,17 @@ def test_router_qualifies_with_its_ruleset() -> None:
     assert router.qualify(LeadData(email="a@b.co"), "api").outcome == "nurtured"
 
 
+def test_triage_agrees_with_qualify_and_choose_team() -> None:
+    router = _router()
+    qualified = LeadData(email="a@b.co", employees=80, country="US")
+    nurtured = LeadData(email="a@b.co", country="US")
+
+    triage = router.triage(qualified, "api")
+    assert triage.qualification == router.qualify(qualified, "api")
+    assert triage.team == router.choose_team(qualified, "api")
+    assert router.triage(nurtured, "api").team is None  # no team is chosen for a lead that is not an MQL
+
+
 def test_router_assign_puts_the_team_reason_first() -> None:
     router = _router()
     choice = router.choose_team(LeadData(email="a@b.co", country="us"), "api")

@@ -7,6 +7,7 @@ handler reads (and locks) from storage once the team is known.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from services.router.domain.routing import Assignment, Team, choose_team, round_robin
 from services.router.domain.rules import Qualification, RuleSet, cel_context
@@ -17,6 +18,14 @@ from shared.events import LeadData, Reason
 class TeamChoice:
     team: Team
     reason: Reason
+
+
+@dataclass(frozen=True)
+class Triage:
+    """The qualification and, for a qualified lead, the team that will route it."""
+
+    qualification: Qualification
+    team: TeamChoice | None
 
 
 class Router:
@@ -30,7 +39,17 @@ class Router:
         return self.rules.evaluate(lead, source)
 
     def choose_team(self, lead: LeadData, source: str) -> TeamChoice:
-        team, reason = choose_team(self.teams, cel_context(lead, source))
+        return self._choose_team(cel_context(lead, source))
+
+    def triage(self, lead: LeadData, source: str) -> Triage:
+        """Qualify, then choose the team if qualified, building the expression context once."""
+        context = cel_context(lead, source)
+        qualification = self.rules.evaluate_context(context)
+        team = self._choose_team(context) if qualification.outcome == "qualified" else None
+        return Triage(qualification, team)
+
+    def _choose_team(self, context: dict[str, Any]) -> TeamChoice:
+        team, reason = choose_team(self.teams, context)
         return TeamChoice(team, reason)
 
     def assign(self, choice: TeamChoice, last_rep_id: str | None) -> Assignment:

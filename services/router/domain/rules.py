@@ -50,7 +50,10 @@ class RuleSet:
         )
 
     def evaluate(self, lead: LeadData, source: str) -> Qualification:
-        context = cel_context(lead, source)
+        return self.evaluate_context(cel_context(lead, source))
+
+    def evaluate_context(self, context: dict[str, Any]) -> Qualification:
+        """Evaluate against a context already built by `cel_context` (built once per lead)."""
         reasons: list[Reason] = []
         for rule in self.rules:
             try:
