@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, time
+from functools import cache
 from importlib.resources import files
 from typing import Annotated, Literal
 
@@ -82,7 +83,10 @@ async def get_funnel(
     return report
 
 
-_page: Callable[[], str] = lambda: files("services.metrics").joinpath("dashboard.html").read_text()  # noqa: E731
+@cache
+def _page() -> str:
+    """The dashboard is a static page: read it once, on first request."""
+    return files("services.metrics").joinpath("dashboard.html").read_text()
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)

@@ -56,6 +56,9 @@ def test_lead_flows_from_webhook_to_handoff_and_funnel(
             "won": 0,
         }
         assert funnel["steps"][2]["conversion_from_previous"] == 1.0
+        page = httpx.get(f"{metrics.url}/", timeout=5)
+        assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+        assert "/v1/funnel" in page.text  # the dashboard reads the funnel API
         csv = httpx.get(f"{metrics.url}/v1/funnel", params={"format": "csv"}, timeout=5)
         assert csv.headers["content-type"].startswith("text/csv") and "assigned,Assigned,1" in csv.text
     finally:
