@@ -18,10 +18,11 @@ from rich.progress import Progress as ProgressUI
 from rich.progress import TaskID
 
 from bench.load import API_KEY, Progress, RoundStats, closed_loop, connections, percentile
-from bench.procs import Server, clean_env, cpu_seconds, start_uvicorn, wait_ready
+from bench.procs import cpu_seconds, start_uvicorn
 from shared.events import Topics
 from shared.kafka import ensure_topics
 from shared.kafka.embedded import EmbeddedBroker
+from tests.e2e.processes import Service, clean_env, stop_process, wait_ready
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,7 @@ class TargetResult:
 @dataclass
 class _Target:
     result: TargetResult
-    server: Server
+    server: Service
     idempotency: bool
 
 
@@ -124,9 +125,10 @@ async def _round(
             warm = await closed_loop(clients, cfg.warmup, counter, keys("warm"))
             result.warmup_non_202 += warm.non_202
             result.warmup_requests += warm.requests
-            server0, broker0, client0 = target.server.cpu(), cpu_seconds(broker_pid), time.process_time()
+            server_pid = target.server.proc.pid
+            server0, broker0, client0 = cpu_seconds(server_pid), cpu_seconds(broker_pid), time.process_time()
             stats = await closed_loop(clients, cfg.requests, counter, keys("run"))
-            result.server_cpu_s += target.server.cpu() - server0
+            result.server_cpu_s += cpu_seconds(server_pid) - server0
             result.broker_cpu_s += cpu_seconds(broker_pid) - broker0
             result.client_cpu_s += time.process_time() - client0
         result.rounds.append(stats)
@@ -153,10 +155,10 @@ def run_throughput(
                 "BENCH_API_KEY": API_KEY,
             }
         )
-        servers: list[Server] = []
+        servers: list[Service] = []
         for name, factory in (("baseline", "bench.serve_baseline"), ("ingest", "bench.serve_ingest")):
             servers.append(start_uvicorn(name, f"{factory}:create_app", env, log_dir))
-            stack.callback(servers[-1].stop)
+            stack.callback(stop_process, servers[-1].proc)
         wait_ready(servers)
         baseline, ingest = servers
         targets = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -30,9 +31,15 @@ class Service:
         return f"http://127.0.0.1:{self.port}"
 
 
-def service_env(bootstrap: str, database_url: str, prefix: str) -> dict[str, str]:
+def clean_env(extra: dict[str, str]) -> dict[str, str]:
+    """The caller's environment minus LEADRELAY_* (a developer's shell must not skew a run), plus `extra`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEADRELAY_")}
-    env.update(
+    env.update(extra)
+    return env
+
+
+def service_env(bootstrap: str, database_url: str, prefix: str) -> dict[str, str]:
+    return clean_env(
         {
             "LEADRELAY_KAFKA_BOOTSTRAP": bootstrap,
             "LEADRELAY_DATABASE_URL": database_url,
@@ -45,7 +52,6 @@ def service_env(bootstrap: str, database_url: str, prefix: str) -> dict[str, str
             "LEADRELAY_METRICS_GROUP_ID": f"{prefix}metrics",
         }
     )
-    return env
 
 
 def start(name: str, env: dict[str, str], log_dir: Path) -> Service:
@@ -77,16 +83,28 @@ def wait_ready(services: list[Service], timeout_s: float = 60.0) -> None:
         time.sleep(0.2)
 
 
+def _terminate(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)  # each process runs in its own session
+
+
+def _wait_or_kill(proc: subprocess.Popen[bytes], timeout_s: float) -> int:
+    try:
+        return proc.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        return proc.wait()
+
+
+def stop_process(proc: subprocess.Popen[bytes], timeout_s: float = 30.0) -> int:
+    """SIGTERM one process group, SIGKILL if it lingers; the exit code."""
+    _terminate(proc)
+    return _wait_or_kill(proc, timeout_s)
+
+
 def stop(services: list[Service]) -> dict[str, int]:
-    """SIGTERM each service and return exit codes (0 = clean shutdown)."""
+    """SIGTERM every service at once, then collect exit codes (0 = clean shutdown)."""
     for svc in services:
-        if svc.proc.poll() is None:
-            os.killpg(svc.proc.pid, signal.SIGTERM)
-    codes = {}
-    for svc in services:
-        try:
-            codes[svc.name] = svc.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(svc.proc.pid, signal.SIGKILL)
-            codes[svc.name] = svc.proc.wait()
-    return codes
+        _terminate(svc.proc)
+    return {svc.name: _wait_or_kill(svc.proc, 30.0) for svc in services}
