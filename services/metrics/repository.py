@@ -122,11 +122,3 @@ class MetricsRepository:
             .group_by(lead_stages.c.stage)
         )
         return {str(stage): int(n) for stage, n in (await self.session.execute(stmt)).all()}
-
-    async def transitions_for(self, lead_id: str) -> list[Transition]:
-        rows = await self.session.execute(
-            select(transitions)
-            .where(transitions.c.lead_id == lead_id)
-            .order_by(transitions.c.occurred_at, transitions.c.id)
-        )
-        return [Transition(r.lead_id, r.stage, r.occurred_at, r.event_id, r.event_type) for r in rows]

@@ -64,9 +64,3 @@ class RouterRepository:
 
     async def enqueue(self, topic: str, events: Sequence[CloudEvent]) -> None:
         await add_events(self.session, outbox, [(e.id, topic, e.subject, e.to_bytes()) for e in events])
-
-    async def decisions_for(self, lead_id: str) -> list[dict[str, Any]]:
-        rows = await self.session.execute(
-            select(decisions).where(decisions.c.lead_id == lead_id).order_by(decisions.c.id)
-        )
-        return [dict(r._mapping) for r in rows]

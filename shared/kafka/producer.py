@@ -75,10 +75,6 @@ class EventProducer:
             producer, self._producer = self._producer, None
             await _quiet_stop(producer)
 
-    @property
-    def started(self) -> bool:
-        return self._producer is not None
-
     async def publish(self, message: OutgoingMessage) -> None:
         """Send one message and wait for the broker's acknowledgement."""
         await self.publish_many([message])
