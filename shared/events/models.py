@@ -36,6 +36,12 @@ class LeadData(BaseModel):
     annual_revenue: float | None = Field(default=None, ge=0)
     industry: str | None = Field(default=None, max_length=200)
     product_line: str | None = Field(default=None, max_length=100)
+    campaign: str | None = Field(default=None, max_length=300)
+    consent: bool | None = Field(default=None, description="marketing consent as given on the form, if asked")
+    signals: list[str] = Field(
+        default_factory=list,
+        description="intent signals from the source (e.g. meeting_booked, demo_request) for scoring",
+    )
     utm: dict[str, str] = Field(default_factory=dict)
     custom: dict[str, Any] = Field(default_factory=dict)
 
