@@ -1,7 +1,14 @@
-"""Shared fixtures: a real Kafka-protocol broker and real databases.
+"""Shared fixtures: real Kafka-protocol brokers and real databases.
 
-SQLite always; PostgreSQL too when LEADRELAY_TEST_POSTGRES_URL is set (CI sets it),
-each test on a database of its own so tests never see each other's rows.
+Brokers: the embedded Tansu broker always; Apache Kafka too when LEADRELAY_TEST_KAFKA=1
+(`.ci/run` sets it after `make kafka-jars`). The `broker` fixture is parametrized over
+them and session-scoped per kind, so every test that takes `broker` runs on each, one
+broker process at a time.
+
+Databases: SQLite always; PostgreSQL too when LEADRELAY_TEST_POSTGRES_URL is set (CI sets
+it), each test on a database of its own so tests never see each other's rows.
+
+The run ends with a line per backend: covered, or not and why.
 """
 
 from __future__ import annotations
@@ -15,11 +22,21 @@ import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
-from shared.kafka.embedded import EmbeddedBroker
+from shared.kafka.brokers import Broker, BrokerKind, create_broker
+from shared.kafka.jars import KAFKA_VERSION, fetch_jars, java_binary
 from shared.logging import configure_logging
 
 POSTGRES_URL = os.environ.get("LEADRELAY_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", *(["postgresql"] if POSTGRES_URL else [])]
+KAFKA_WANTED = os.environ.get("LEADRELAY_TEST_KAFKA", "") not in ("", "0", "false", "no")
+BROKERS: list[BrokerKind] = ["embedded", *(["kafka"] if KAFKA_WANTED else [])]
+
+NOT_CONFIGURED = {
+    "postgresql": "LEADRELAY_TEST_POSTGRES_URL is not set (.ci/run provisions PostgreSQL and sets it)",
+    "kafka": "LEADRELAY_TEST_KAFKA is not set (needs Java 17+; `make kafka-jars`, then "
+    "LEADRELAY_TEST_KAFKA=1; .ci/run does both)",
+}
+_used: set[str] = set()
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -28,14 +45,20 @@ def _logs_to_stderr() -> None:
     configure_logging("INFO", "console")
 
 
-@pytest.fixture(scope="session")
-def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]:
-    """The embedded Tansu broker on a free port, for the whole session."""
-    log = tmp_path_factory.mktemp("broker") / "broker.log"
-    embedded = EmbeddedBroker(log_path=log)
-    embedded.start()
-    yield embedded
-    embedded.stop()
+@pytest.fixture(scope="session", params=BROKERS)
+def broker(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
+    """A broker on free ports for the whole session, one per kind (embedded, and Apache Kafka when asked)."""
+    kind: BrokerKind = request.param
+    if kind == "kafka":
+        # Asked for explicitly: missing Java or jars is an error to fix, never a silent skip.
+        java_binary()
+        fetch_jars()
+    log = tmp_path_factory.mktemp(f"broker-{kind}") / "broker.log"
+    started = create_broker(kind, log_path=log)
+    started.start()
+    _used.add(kind)
+    yield started
+    started.stop()
 
 
 def _asyncpg_dsn(url: str) -> str:
@@ -45,6 +68,7 @@ def _asyncpg_dsn(url: str) -> str:
 @pytest.fixture(params=BACKENDS)
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     """A fresh, empty database URL for this test (SQLite file, or a new PostgreSQL database)."""
+    _used.add(request.param)
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'leadrelay.db'}"
         return
@@ -71,3 +95,19 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
 def topic_prefix() -> str:
     """A topic namespace of this test's own on the shared broker."""
     return f"t{uuid.uuid4().hex[:8]}."
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say which real backends this run exercised, and for each one it did not, why."""
+    configured = {"sqlite": True, "postgresql": bool(POSTGRES_URL), "embedded": True, "kafka": KAFKA_WANTED}
+    names = {"kafka": f"kafka (Apache Kafka {KAFKA_VERSION})", "embedded": "embedded (Tansu)"}
+    terminalreporter.section("backends")
+    for group, kinds in (("database", ("sqlite", "postgresql")), ("broker", ("embedded", "kafka"))):
+        for kind in kinds:
+            label = names.get(kind, kind)
+            if kind in _used:
+                terminalreporter.write_line(f"{group}: {label}: covered")
+            elif not configured[kind]:
+                terminalreporter.write_line(f"{group}: {label}: NOT covered: {NOT_CONFIGURED[kind]}")
+            else:
+                terminalreporter.write_line(f"{group}: {label}: NOT covered: no selected test used it")

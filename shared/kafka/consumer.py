@@ -214,7 +214,10 @@ class ConsumerLoop:
             ("leadrelay-dlq-group", self._group_id.encode()),
             ("leadrelay-dlq-attempts", str(attempts).encode()),
         ]
-        message = OutgoingMessage(self._dlq_topic, delivery.key, delivery.value or b"", headers)
+        # The original bytes may not be a CloudEvent: keep the record's own headers, claim no content type.
+        message = OutgoingMessage(
+            self._dlq_topic, delivery.key, delivery.value or b"", headers, content_type=None
+        )
         backoff = self._backoff()
         while True:
             try:

@@ -1,8 +1,15 @@
 """A producer that returns only once the broker has acknowledged the write (acks=all).
 
-No idempotent producer or transactions: the embedded broker refuses InitProducerId,
-and real Kafka must run the same code. Delivery is at-least-once; every event carries
-a stable id so consumers deduplicate.
+Idempotence (`idempotence="auto"`, the default): the producer asks for a producer id
+(InitProducerId) and, where the broker grants one (Apache Kafka), its retries can no longer
+write a batch twice. The embedded broker (Tansu) answers InitProducerId with an error; the
+producer then runs without idempotence, as before, and logs `kafka_idempotence_unavailable`
+once. Either way delivery is at-least-once end to end (a crash between the ack and the caller's
+bookkeeping republishes), so every event carries a stable id and consumers deduplicate.
+
+Every record carries `content-type: application/cloudevents+json` unless the message says
+otherwise: the CloudEvents Kafka binding, structured mode, which sales tools read to know
+what the value is.
 """
 
 from __future__ import annotations
@@ -10,13 +17,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaConnectionError, KafkaError
 
 from shared.logging import get_logger
 
 log = get_logger(__name__)
+
+CLOUDEVENTS_CONTENT_TYPE = "application/cloudevents+json"
+Idempotence = Literal["auto", "on", "off"]
 
 
 class BrokerUnavailable(RuntimeError):
@@ -29,6 +40,15 @@ class OutgoingMessage:
     key: bytes | None
     value: bytes
     headers: Sequence[tuple[str, bytes]] = ()
+    # Added as the `content-type` header unless `headers` has one; None adds none (a dead
+    # letter keeps the original record's headers, and its bytes may not be a CloudEvent).
+    content_type: str | None = CLOUDEVENTS_CONTENT_TYPE
+
+    def record_headers(self) -> list[tuple[str, bytes]]:
+        headers = list(self.headers)
+        if self.content_type and not any(k.lower() == "content-type" for k, _ in headers):
+            headers.append(("content-type", self.content_type.encode()))
+        return headers
 
 
 class EventProducer:
@@ -40,12 +60,14 @@ class EventProducer:
         request_timeout_ms: int = 5000,
         send_timeout_s: float = 5.0,
         linger_ms: int = 0,
+        idempotence: Idempotence = "auto",
     ) -> None:
         self._bootstrap = bootstrap
         self._client_id = client_id
         self._request_timeout_ms = request_timeout_ms
         self._send_timeout_s = send_timeout_s
         self._linger_ms = linger_ms
+        self._idempotence = idempotence
         self._producer: AIOKafkaProducer | None = None
         self._start_lock = asyncio.Lock()
 
@@ -54,21 +76,48 @@ class EventProducer:
         async with self._start_lock:
             if self._producer is not None:
                 return
-            producer = AIOKafkaProducer(
-                bootstrap_servers=self._bootstrap,
-                client_id=self._client_id,
-                acks="all",
-                enable_idempotence=False,
-                request_timeout_ms=self._request_timeout_ms,
-                linger_ms=self._linger_ms,
-                retry_backoff_ms=100,
-            )
-            try:
-                await asyncio.wait_for(producer.start(), self._send_timeout_s)
-            except (KafkaError, OSError, TimeoutError) as exc:
-                await _quiet_stop(producer)
-                raise BrokerUnavailable(f"cannot connect to Kafka at {self._bootstrap}: {exc!r}") from exc
-            self._producer = producer
+            if self._idempotence != "off":
+                try:
+                    self._producer = await self._connect(idempotent=True)
+                    return
+                except _IdempotenceRefused as exc:
+                    if self._idempotence == "on":
+                        raise BrokerUnavailable(
+                            f"Kafka at {self._bootstrap} refused an idempotent producer ({exc.__cause__!r})"
+                        ) from exc
+                    log.info(
+                        "kafka_idempotence_unavailable", bootstrap=self._bootstrap, error=repr(exc.__cause__)
+                    )
+                    self._idempotence = "off"  # decided for this broker: do not ask again on reconnect
+            self._producer = await self._connect(idempotent=False)
+
+    @property
+    def idempotent(self) -> bool | None:
+        """Whether the connected producer is idempotent; None before the first connection."""
+        return None if self._producer is None else self._idempotence != "off"
+
+    async def _connect(self, *, idempotent: bool) -> AIOKafkaProducer:
+        producer = AIOKafkaProducer(
+            bootstrap_servers=self._bootstrap,
+            client_id=self._client_id,
+            acks="all",
+            enable_idempotence=idempotent,
+            request_timeout_ms=self._request_timeout_ms,
+            linger_ms=self._linger_ms,
+            retry_backoff_ms=100,
+        )
+        try:
+            await asyncio.wait_for(producer.start(), self._send_timeout_s)
+        except (KafkaConnectionError, OSError, TimeoutError) as exc:
+            await _quiet_stop(producer)
+            raise BrokerUnavailable(f"cannot connect to Kafka at {self._bootstrap}: {exc!r}") from exc
+        except KafkaError as exc:
+            await _quiet_stop(producer)
+            if idempotent:
+                # Reached the broker, which answered the producer-id request with an error.
+                raise _IdempotenceRefused() from exc
+            raise BrokerUnavailable(f"cannot connect to Kafka at {self._bootstrap}: {exc!r}") from exc
+        return producer
 
     async def stop(self) -> None:
         if self._producer is not None:
@@ -88,7 +137,7 @@ class EventProducer:
 
         async def send_all() -> None:
             futures = [
-                await producer.send(m.topic, value=m.value, key=m.key, headers=list(m.headers))
+                await producer.send(m.topic, value=m.value, key=m.key, headers=m.record_headers())
                 for m in messages
             ]
             await asyncio.gather(*futures)
@@ -112,6 +161,10 @@ class EventProducer:
             return bool(await asyncio.wait_for(client.fetch_all_metadata(), 2.0))
         except (KafkaError, OSError, TimeoutError):
             return False
+
+
+class _IdempotenceRefused(Exception):
+    """The broker answered, but would not give this producer an id (no InitProducerId)."""
 
 
 async def _quiet_stop(producer: AIOKafkaProducer) -> None:
