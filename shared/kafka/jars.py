@@ -110,7 +110,11 @@ def fetch_jars(*, quiet: bool = True) -> Path:
 
 def main() -> int:
     try:
-        folder = fetch_jars(quiet=False)
+        if not jars_present():
+            print(
+                f"fetching Apache Kafka {KAFKA_VERSION} from Maven Central into {jars_dir()}", file=sys.stderr
+            )
+        folder = fetch_jars()
         java_binary()
     except KafkaRuntimeMissing as exc:
         print(f"error: {exc}", file=sys.stderr)
