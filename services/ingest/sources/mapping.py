@@ -1,0 +1,225 @@
+"""From a vendor's list of form fields to one canonical `LeadData`.
+
+Each adapter turns its payload into `FormField`s (every name the vendor gives a field, its value,
+and a hint when the vendor's field *type* says what it is, e.g. an email-type question). One
+resolver then picks the canonical fields in a fixed order of trust:
+
+1. `SourceOptions.field_map` (what ops configured),
+2. the vendor's field type (an email question is the email),
+3. a well-known label ("Work email", "Company name", HubSpot's `jobtitle`...).
+
+Whatever no canonical field takes is kept in `custom` under the vendor's name for it, so rules can
+still read it; a value that does not fit its canonical field (a country spelled out, "51-200"
+employees) is kept in `custom` too rather than failing the lead. Only a missing or malformed
+email refuses the lead: without it nobody can be routed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from services.ingest.sources.base import MAPPABLE_FIELDS, PayloadError, SourceOptions
+from shared.events.models import LeadData
+
+_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "email": ("email", "e mail", "email address", "work email", "business email", "your email"),
+    "first_name": ("first name", "firstname", "given name", "forename", "prenom"),
+    "last_name": ("last name", "lastname", "surname", "family name"),
+    "name": ("name", "full name", "fullname", "your name", "contact name"),
+    "company": ("company", "company name", "organization", "organisation", "business name"),
+    "title": ("title", "job title", "jobtitle", "role", "position"),
+    "phone": ("phone", "phone number", "mobile", "mobilephone", "telephone", "mobile phone"),
+    "country": ("country", "country code"),
+    "employees": ("employees", "numemployees", "company size", "number of employees", "team size"),
+    "annual_revenue": ("annual revenue", "annualrevenue", "revenue"),
+    "industry": ("industry",),
+    "consent": ("consent", "marketing consent", "gdpr consent", "opt in", "marketing opt in"),
+}
+_BY_LABEL = {label: canonical for canonical, labels in _SYNONYMS.items() for label in labels}
+_UTM = re.compile(r"^utm_[a-z]+$")
+_TRUE = frozenset({"true", "yes", "y", "1", "on", "accepted", "agree", "agreed", "checked"})
+_FALSE = frozenset({"false", "no", "n", "0", "off", "declined", "unchecked"})
+
+
+def normalize(label: str) -> str:
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", label.lower()).split())
+
+
+def guess(label: str) -> str | None:
+    return _BY_LABEL.get(normalize(label))
+
+
+@dataclass(frozen=True)
+class FormField:
+    ids: tuple[str, ...]  # every name the vendor gives the field (ref, key, id, label): field_map matches any
+    name: str  # the key it is kept under in `custom` when no canonical field takes it
+    value: Any
+    hint: str | None = None  # the canonical field the vendor's field type implies
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == "" or value == [] or value == {}
+
+
+def _utm_key(ids: Iterable[str]) -> str | None:
+    for ident in ids:
+        key = ident.strip().lower()
+        if _UTM.match(key):
+            return key
+    return None
+
+
+def resolve(fields: Sequence[FormField], field_map: Mapping[str, str]) -> tuple[dict[str, Any], list[int]]:
+    """Canonical field -> raw value, and the indexes of the fields so used."""
+    chosen: dict[str, Any] = {}
+    used: list[int] = []
+
+    def take(canonical: str, index: int) -> None:
+        chosen[canonical] = fields[index].value
+        used.append(index)
+
+    for canonical, key in field_map.items():
+        if canonical not in MAPPABLE_FIELDS:
+            continue
+        for i, f in enumerate(fields):
+            if i not in used and key in f.ids and not _empty(f.value):
+                take(canonical, i)
+                break
+    for pick in (lambda f: f.hint, lambda f: next(filter(None, map(guess, f.ids)), None)):
+        for i, f in enumerate(fields):
+            picked = pick(f)
+            if picked and picked not in chosen and i not in used and not _empty(f.value):
+                take(picked, i)
+    return chosen, used
+
+
+def assemble(
+    fields: Sequence[FormField],
+    options: SourceOptions,
+    *,
+    signals: Iterable[str] = (),
+    meta: Mapping[str, Any] | None = None,
+) -> LeadData:
+    """One lead from a form's fields; fields named utm_* become `utm`, the rest `custom`."""
+    chosen, used = resolve(fields, options.field_map)
+    custom: dict[str, Any] = {}
+    utm: dict[str, str] = {}
+    for i, f in enumerate(fields):
+        if i in used or _empty(f.value):
+            continue
+        utm_key = _utm_key(f.ids)
+        if utm_key and isinstance(f.value, str | int | float):
+            utm[utm_key] = str(f.value)
+        else:
+            custom[f.name] = f.value
+    custom.update(meta or {})
+    return build_lead(chosen, options, custom=custom, utm=utm, signals=signals)
+
+
+def _text(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, str | int | float):
+        return str(value).strip() or None
+    if isinstance(value, list) and all(isinstance(v, str | int | float) for v in value):
+        return ", ".join(str(v) for v in value) or None
+    return None
+
+
+def _number(value: Any, kind: type[int] | type[float]) -> int | float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return kind(value)
+    if isinstance(value, str):
+        try:
+            return kind(value.replace(",", "").strip())
+        except ValueError:
+            return None
+    return None
+
+
+def _consent(value: Any) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, list):  # a ticked checkbox arrives as the list of ticked labels
+        return bool(value)
+    text = _text(value)
+    if text is None:
+        return None
+    word = text.lower()
+    return True if word in _TRUE else False if word in _FALSE else None
+
+
+def coerce(canonical: str, value: Any) -> Any:
+    if canonical == "employees":
+        return _number(value, int)
+    if canonical == "annual_revenue":
+        return _number(value, float)
+    if canonical == "consent":
+        return _consent(value)
+    return _text(value)
+
+
+def build_lead(
+    chosen: Mapping[str, Any],
+    options: SourceOptions,
+    *,
+    custom: dict[str, Any],
+    utm: dict[str, str],
+    signals: Iterable[str] = (),
+) -> LeadData:
+    values: dict[str, Any] = {}
+    for canonical, raw in chosen.items():
+        coerced = coerce(canonical, raw)
+        if coerced is None:
+            custom.setdefault(canonical, raw)  # kept, not lost: a rule can still read it
+        else:
+            values[canonical] = coerced
+    full_name = values.pop("name", None)
+    if full_name and not (values.get("first_name") or values.get("last_name")):
+        first, _, last = str(full_name).rpartition(" ")
+        values["first_name"], values["last_name"] = (first, last) if first else (last, None)
+    values.setdefault("product_line", options.product_line)
+    values.setdefault("campaign", utm.get("utm_campaign") or options.campaign)
+    if not values.get("email"):
+        raise PayloadError("email", "no email address in the payload; map one with field_map.email")
+    data = {**values, "utm": utm, "signals": list(dict.fromkeys(signals)), "custom": custom}
+    try:
+        return LeadData.model_validate(data)
+    except ValidationError as exc:
+        bad = {str(e["loc"][0]) for e in exc.errors() if e["loc"]}
+        if "email" in bad:
+            raise PayloadError("email", "not an email address like name@example.com") from exc
+        if not bad <= set(values):
+            raise PayloadError(", ".join(sorted(bad)), "cannot be mapped") from exc
+        for name in bad:  # a value that does not fit (a spelled-out country): keep it in custom
+            custom.setdefault(name, values.pop(name))
+        return LeadData.model_validate({**values, **{k: data[k] for k in ("utm", "signals", "custom")}})
+
+
+def parse_time(value: Any) -> datetime | None:
+    """ISO 8601 (with Z or +0000), or epoch seconds / milliseconds as number or digits."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, int | float):
+        seconds = value / 1000 if value > 100_000_000_000 else value
+        try:
+            return datetime.fromtimestamp(seconds, UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.strip())
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return None

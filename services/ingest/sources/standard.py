@@ -1,0 +1,170 @@
+"""Standard Webhooks: any JSON form tool, connected by a declarative field mapping.
+
+Signature, per the spec
+https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md :
+headers `webhook-id`, `webhook-timestamp` (epoch seconds) and `webhook-signature` (space-separated
+`v1,<base64>` entries, any of which may match), the signature being base64(HMAC-SHA256(base64-decoded
+`whsec_` secret, id + "." + timestamp + "." + body)), and a ±5 minute window. Signing uses the
+`standardwebhooks` library (its `Webhook.sign`); the window and the comparison are done here
+because the library reads the wall clock itself, and verification must use the caller's `now`.
+The spec's published vector (libraries/python/tests/test_webhooks.py `test_sign_function`) is in the
+tests.
+
+Mapping: `field_map` sends canonical fields to dotted paths in the body (`data.email`,
+`data.contact.first_name`, `items.0.company`), plus envelope paths `lead_id`, `occurred_at`,
+`signals` (a string or a list of strings) and `utm` (an object). Without a mapping, the keys of
+`data` (or of the body when there is no `data` object) are matched by well-known names, and
+`timestamp` gives the event time. The delivery id is `webhook-id`, which the spec keeps the same
+across retries. Besides JSON, `application/x-www-form-urlencoded` bodies are accepted: generic form
+posts arrive that way, and the mapping then reads the form's flat keys.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any, ClassVar
+from urllib.parse import parse_qsl
+
+from standardwebhooks.webhooks import Webhook
+
+from services.ingest.sources.base import (
+    DEFAULT_TOLERANCE_S,
+    FORM,
+    JSON,
+    MAPPABLE_FIELDS,
+    InboundRequest,
+    MappedLead,
+    PayloadError,
+    SignatureInvalid,
+    SourceOptions,
+    any_secret_matches,
+    check_window,
+    parse_json,
+    require_content_type,
+    require_header,
+)
+from services.ingest.sources.mapping import FormField, assemble, parse_time
+
+ID, TIMESTAMP, SIGNATURE = "webhook-id", "webhook-timestamp", "webhook-signature"
+
+
+@lru_cache(maxsize=64)
+def webhook_for(secret: str) -> Webhook:
+    """The library's signer for a `whsec_` secret; ValueError when the secret is malformed."""
+    try:
+        return Webhook(secret)
+    except Exception as exc:  # binascii.Error, EmptyWebhookSecretError, RuntimeError from the library
+        # A configuration error, not a forgery: say so without echoing the secret.
+        raise ValueError("a standard source secret must be whsec_<base64>") from exc
+
+
+def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
+    """`v1,<base64>` for these inputs, computed by the standardwebhooks library."""
+    signed_at = datetime.fromtimestamp(timestamp, UTC)
+    return str(webhook_for(secret).sign(msg_id=msg_id, timestamp=signed_at, data=body.decode("utf-8")))
+
+
+def _given(header: str) -> list[bytes]:
+    signatures = []
+    for entry in header.split():
+        version, _, value = entry.partition(",")
+        if version != "v1":
+            continue  # other versions are for other schemes; the spec says to skip them
+        try:
+            signatures.append(base64.b64decode(value, validate=True))
+        except (binascii.Error, ValueError):
+            continue
+    return signatures
+
+
+def get_path(root: Any, path: str) -> Any:
+    node = root
+    for part in path.split("."):
+        if isinstance(node, dict):
+            node = node.get(part)
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return None
+    return node
+
+
+class StandardAdapter:
+    kind: ClassVar[str] = "standard"
+    accepted_content_types: ClassVar[frozenset[str]] = frozenset({JSON, FORM})
+
+    def __init__(self, tolerance_s: int = DEFAULT_TOLERANCE_S) -> None:
+        self.tolerance_s = tolerance_s
+
+    def verify(self, request: InboundRequest, secrets: Sequence[str], now: datetime) -> None:
+        msg_id = require_header(request, ID)
+        timestamp = require_header(request, TIMESTAMP)
+        given = _given(require_header(request, SIGNATURE))
+        if not timestamp.isdigit():
+            raise SignatureInvalid(f"{TIMESTAMP} is not epoch seconds")
+        check_window(datetime.fromtimestamp(int(timestamp), UTC), now, self.tolerance_s)
+        try:
+            request.body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise SignatureInvalid("body is not UTF-8") from exc
+
+        def expected(secret: str) -> bytes:
+            return base64.b64decode(sign(secret, msg_id, int(timestamp), request.body).split(",", 1)[1])
+
+        any_secret_matches(secrets, expected, given)
+
+    def map(self, request: InboundRequest, options: SourceOptions) -> list[MappedLead]:
+        require_content_type(request, self.accepted_content_types)
+        delivery_id = request.headers.get(ID)
+        if not delivery_id:
+            raise PayloadError(ID, "missing header")
+        root = _body(request)
+        paths = options.field_map
+        data = root.get("data")
+        scanned: dict[str, Any] = data if isinstance(data, dict) else root
+        prefix = "data." if scanned is not root else ""
+        mapped = {paths[c] for c in paths if c in MAPPABLE_FIELDS}
+        fields = [FormField((path,), path, get_path(root, path)) for path in sorted(mapped)]
+        fields += [
+            FormField((str(key), prefix + str(key)), str(key), value)
+            for key, value in scanned.items()
+            if prefix + str(key) not in mapped and key not in paths.values()
+        ]
+        signals = get_path(root, paths["signals"]) if "signals" in paths else None
+        utm = get_path(root, paths["utm"]) if "utm" in paths else None
+        if isinstance(utm, dict):
+            fields += [FormField((str(k),), str(k), v) for k, v in utm.items()]
+        lead_id = get_path(root, paths["lead_id"]) if "lead_id" in paths else None
+        occurred = get_path(root, paths.get("occurred_at", "timestamp"))
+        return [
+            MappedLead(
+                lead=assemble(fields, options, signals=_signals(signals)),
+                delivery_id=delivery_id,
+                occurred_at=parse_time(occurred),
+                lead_id=str(lead_id) if isinstance(lead_id, str | int) and lead_id != "" else None,
+            )
+        ]
+
+
+def _body(request: InboundRequest) -> dict[str, Any]:
+    if request.content_type == FORM:
+        try:
+            return dict(parse_qsl(request.body.decode("utf-8"), keep_blank_values=False))
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise PayloadError("body", "not a valid form body") from exc
+    root = parse_json(request)
+    if not isinstance(root, dict):
+        raise PayloadError("body", "expected a JSON object")
+    return root
+
+
+def _signals(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [v for v in value if isinstance(v, str) and v]
+    return []
