@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -12,14 +15,15 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.ingest.endpoints import router as api_router
-from services.ingest.service import IngestService
+from services.ingest.ledger import DeliveryLedger
+from services.ingest.service import IdempotencyConflict, IngestService
 from services.ingest.settings import IngestSettings
 from shared.db import create_engine, create_session_factory
 from shared.events import Topics
 from shared.http_ops import database_ready, ops_router
 from shared.kafka import BrokerUnavailable, EventProducer
 from shared.logging import get_logger
-from shared.runtime import prepare_service, service_producer
+from shared.runtime import BackgroundLoops, prepare_service, service_producer
 
 log = get_logger(__name__)
 
@@ -29,6 +33,7 @@ class IngestRuntime:
     settings: IngestSettings
     engine: AsyncEngine
     producer: EventProducer
+    ledger: DeliveryLedger
     service: IngestService
 
     async def readiness(self) -> dict[str, bool]:
@@ -41,12 +46,28 @@ def bootstrap(settings: IngestSettings | None = None) -> IngestRuntime:
     topics = Topics(common.topic_prefix)
     engine = create_engine(settings.effective_database_url)
     producer = service_producer(common, "leadrelay-ingest")
-    service = IngestService(producer, create_session_factory(engine), topics)
-    return IngestRuntime(settings, engine, producer, service)
+    ledger = DeliveryLedger(
+        create_session_factory(engine), timedelta(hours=settings.idempotency_retention_hours)
+    )
+    service = IngestService(producer, ledger, topics)
+    return IngestRuntime(settings, engine, producer, ledger, service)
+
+
+async def purge_loop(ledger: DeliveryLedger, stop: asyncio.Event, every_s: float = 3600) -> None:
+    """Forget deliveries past the retry span, hourly; a failed purge waits for the next round."""
+    while not stop.is_set():
+        try:
+            forgotten = await ledger.purge()
+            log.info("deliveries_purged", count=forgotten)
+        except SQLAlchemyError as exc:
+            log.warning("deliveries_purge_failed", error=repr(exc))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every_s)
 
 
 def create_app(runtime: IngestRuntime) -> FastAPI:
     settings = runtime.settings
+    loops = BackgroundLoops()
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -55,9 +76,11 @@ def create_app(runtime: IngestRuntime) -> FastAPI:
             await runtime.producer.start()
         except BrokerUnavailable as exc:
             log.warning("broker_unavailable_at_start", error=str(exc))  # writes answer 503 until it is back
+        loops.start("ingest-ledger-purge", lambda stop: purge_loop(runtime.ledger, stop))
         try:
             yield
         finally:
+            await loops.shutdown()
             await runtime.producer.stop()
             await runtime.engine.dispose()
 
@@ -72,6 +95,21 @@ def create_app(runtime: IngestRuntime) -> FastAPI:
             {"detail": "the event broker cannot take the write now; retry later"},
             status_code=503,
             headers=retry_after,
+        )
+
+    @app.exception_handler(IdempotencyConflict)
+    async def _key_reused(_: Request, exc: IdempotencyConflict) -> JSONResponse:
+        detail = (
+            f"Idempotency-Key {exc.key!r} was already used with a different body; "
+            "use a new key for a new request"
+        )
+        return JSONResponse(
+            {
+                "detail": [
+                    {"loc": ["header", "Idempotency-Key"], "msg": detail, "type": "idempotency_key_reused"}
+                ]
+            },
+            status_code=422,
         )
 
     @app.exception_handler(SQLAlchemyError)

@@ -11,12 +11,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 
+from services.ingest.observability import INGESTED
 from services.ingest.schemas import Accepted, ActivityIn, LeadIn
-from services.ingest.service import IngestService, Receipt
+from services.ingest.service import DeliveryRef, IngestService, Receipt
 from services.ingest.settings import IngestSettings
-from shared.observability import INGESTED
 
 M = TypeVar("M", bound=BaseModel)
+JSON = frozenset({"application/json"})
 
 API_SOURCE = "api"
 
@@ -49,12 +50,13 @@ async def require_api_key(
         )
 
 
-async def read_json_body(request: Request, model: type[M], limit: int) -> M:
+async def read_raw_body(request: Request, limit: int, media_types: frozenset[str] = JSON) -> bytes:
+    """The exact bytes sent (signatures are computed over them), after the media type and size checks."""
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media_type != "application/json":
+    if media_type not in media_types:
         raise HTTPException(
             status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
-            f"send Content-Type: application/json (got {media_type or 'none'})",
+            f"send Content-Type: {' or '.join(sorted(media_types))} (got {media_type or 'none'})",
         )
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
@@ -66,11 +68,20 @@ async def read_json_body(request: Request, model: type[M], limit: int) -> M:
         if size > limit:
             raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, f"body over {limit} bytes")
         chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def parse_json(model: type[M], raw: bytes) -> M:
+    """Validate raw JSON into the model; errors name the field (`loc`), never echo the input back
+    (it may be invalid UTF-8, and it may be personal data)."""
     try:
-        return model.model_validate_json(b"".join(chunks))
+        return model.model_validate_json(raw)
     except ValidationError as exc:
         raise RequestValidationError(
-            [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False, include_context=False)]
+            [
+                {"loc": ("body", *e["loc"]), "msg": e["msg"], "type": e["type"]}
+                for e in exc.errors(include_url=False, include_context=False, include_input=False)
+            ]
         ) from exc
 
 
@@ -81,7 +92,7 @@ Settings = Annotated[IngestSettings, Depends(get_settings)]
 
 
 def json_body(model: type[BaseModel]) -> dict[str, Any]:
-    """OpenAPI for a body read by `read_json_body` (size and media type first, then the model)."""
+    """OpenAPI for a body read by `read_raw_body` + `parse_json` (size and media type, then the model)."""
     schema = model.model_json_schema()
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
@@ -89,6 +100,7 @@ def json_body(model: type[BaseModel]) -> dict[str, Any]:
 router = APIRouter(prefix="/v1", tags=["ingest"])
 _ERRORS: dict[int | str, dict[str, str]] = {
     200: {"description": "Repeated delivery: the original ids, no new event"},
+    422: {"description": "Invalid body (field-level errors), or an Idempotency-Key reused with another body"},
     401: {"description": "Missing or invalid API key"},
     413: {"description": "Body too large"},
     415: {"description": "Not application/json"},
@@ -113,8 +125,11 @@ async def post_lead(
     request: Request, _: ApiKey, service: Service, settings: Settings, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
     """Accept a canonical lead; `lead.captured` is on Kafka before this answers 202."""
-    body = await read_json_body(request, LeadIn, settings.max_body_bytes)
-    return _answer(await service.capture_lead(body, API_SOURCE, idempotency_key), "leads")
+    raw = await read_raw_body(request, settings.max_body_bytes)
+    body = parse_json(LeadIn, raw)
+    return _answer(
+        await service.capture_lead(body, API_SOURCE, DeliveryRef.of(idempotency_key, raw)), "leads"
+    )
 
 
 @router.post(
@@ -127,6 +142,8 @@ async def post_lead(
 async def post_activity(
     request: Request, _: ApiKey, service: Service, settings: Settings, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
-    """Record what sales did with a lead (first touch, accepted, rejected, opportunity, won, lost)."""
-    body = await read_json_body(request, ActivityIn, settings.max_body_bytes)
-    return _answer(await service.record_activity(body, API_SOURCE, idempotency_key), "activities")
+    """Record what sales did with a lead (first touch, accepted, rejected, opportunity, stage, won, lost)."""
+    raw = await read_raw_body(request, settings.max_body_bytes)
+    body = parse_json(ActivityIn, raw)
+    receipt = await service.record_activity(body, API_SOURCE, DeliveryRef.of(idempotency_key, raw))
+    return _answer(receipt, "activities")

@@ -1,37 +1,75 @@
-"""All ingest SQL: remembering accepted deliveries so a retry gets the original ids."""
+"""All ingest SQL: the accepted deliveries (idempotency), read and written in batches."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.ingest.tables import deliveries
 from shared.db.dialect import insert_ignoring_conflicts
 
 
+@dataclass(frozen=True)
+class DeliveryKey:
+    source: str
+    scope: str  # the endpoint / event kind: a key is unique per source and scope
+    key: str
+
+
+@dataclass(frozen=True)
+class RememberedDelivery:
+    body_hash: str
+    event_id: str
+    lead_id: str
+    created_at: datetime
+
+
 class DeliveryRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def find(self, source: str, key: str) -> tuple[str, str] | None:
-        row = (
-            await self.session.execute(
-                select(deliveries.c.event_id, deliveries.c.lead_id).where(
-                    deliveries.c.source == source, deliveries.c.delivery_key == key
-                )
-            )
-        ).one_or_none()
-        return (row.event_id, row.lead_id) if row else None
-
-    async def remember(self, source: str, key: str, event_id: str, lead_id: str) -> None:
-        await self.session.execute(
-            insert_ignoring_conflicts(self.session, deliveries).values(
-                source=source,
-                delivery_key=key,
-                event_id=event_id,
-                lead_id=lead_id,
-                created_at=datetime.now(UTC),
+    async def find_many(
+        self, keys: Sequence[DeliveryKey], since: datetime
+    ) -> dict[DeliveryKey, RememberedDelivery]:
+        if not keys:
+            return {}
+        c = deliveries.c
+        rows = await self.session.execute(
+            select(c.source, c.scope, c.delivery_key, c.body_hash, c.event_id, c.lead_id, c.created_at).where(
+                tuple_(c.source, c.scope, c.delivery_key).in_([(k.source, k.scope, k.key) for k in keys]),
+                c.created_at >= since,
             )
         )
+        return {
+            DeliveryKey(r.source, r.scope, r.delivery_key): RememberedDelivery(
+                r.body_hash, r.event_id, r.lead_id, r.created_at
+            )
+            for r in rows
+        }
+
+    async def remember_many(self, items: Sequence[tuple[DeliveryKey, RememberedDelivery]]) -> None:
+        if not items:
+            return
+        await self.session.execute(
+            insert_ignoring_conflicts(self.session, deliveries),
+            [
+                {
+                    "source": k.source,
+                    "scope": k.scope,
+                    "delivery_key": k.key,
+                    "body_hash": r.body_hash,
+                    "event_id": r.event_id,
+                    "lead_id": r.lead_id,
+                    "created_at": r.created_at,
+                }
+                for k, r in items
+            ],
+        )
+
+    async def forget_before(self, cutoff: datetime) -> int:
+        result = await self.session.execute(delete(deliveries).where(deliveries.c.created_at < cutoff))
+        return int(getattr(result, "rowcount", 0) or 0)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from datetime import date
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from shared.events import LeadData
+from shared.events import ActivityKind, LeadData
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,199}$"
 
@@ -31,11 +31,14 @@ class ActivityIn(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     lead_id: str = Field(pattern=ID_PATTERN)
-    kind: Literal["first_touch", "accepted", "rejected", "opportunity", "won", "lost"]
+    kind: ActivityKind
     rep_id: str | None = Field(default=None, max_length=200)
-    reason: str | None = Field(default=None, max_length=500)
-    amount: float | None = Field(default=None, ge=0)
-    occurred_at: AwareDatetime | None = None
+    channel: str | None = Field(default=None, max_length=50, description="first_touch: call, email, ...")
+    reason: str | None = Field(default=None, max_length=500, description="rejected / lost: a reason code")
+    value: float | None = Field(default=None, ge=0, description="opportunity_created / won: deal value")
+    expected_close: date | None = Field(default=None, description="opportunity_created")
+    stage: str | None = Field(default=None, max_length=100, description="stage_changed: the CRM stage")
+    occurred_at: AwareDatetime | None = Field(default=None, description="when it happened; default: now")
 
 
 class Accepted(BaseModel):

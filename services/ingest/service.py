@@ -1,22 +1,26 @@
 """Ingest use cases: map a request to its event, publish with a durable ack, remember the delivery.
 
 Order matters: publish first, then remember. A crash in between means the client never
-got its 202 and retries; the retry derives the same event id from its idempotency key,
+got its 202 and retries; the retry derives the same event id from its delivery key,
 so downstream consumers (which dedupe on event id) see one event.
+
+A delivery key (Idempotency-Key, webhook id, vendor event id) is scoped by source and by
+endpoint: the same key on `/v1/leads` and `/v1/activities` names two different deliveries.
 """
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.ingest.repository import DeliveryRepository
+from services.ingest.ledger import DeliveryLedger
+from services.ingest.repository import DeliveryKey, RememberedDelivery
 from services.ingest.schemas import ActivityIn, LeadIn
-from shared.events import ActivityRecorded, CloudEvent, Event, LeadCaptured, Topics, new_event_id
+from shared.events import ActivityRecorded, CloudEvent, Event, LeadCaptured, Topics, new_event_id, stable_id
 from shared.kafka import EventProducer
 from shared.kafka.producer import OutgoingMessage
 from shared.logging import get_logger
@@ -33,53 +37,80 @@ class Receipt:
     replayed: bool  # True: a repeated delivery, answered with the original ids and no new event
 
 
-def _stable_id(*parts: str) -> str:
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, "leadrelay:" + ":".join(parts)))
+@dataclass(frozen=True)
+class DeliveryRef:
+    """What makes a request a repeat: the sender's key (if any) and the exact body it sent."""
+
+    key: str | None
+    body_hash: str
+
+    @classmethod
+    def of(cls, key: str | None, raw_body: bytes) -> DeliveryRef:
+        return cls(key, hashlib.sha256(raw_body).hexdigest())
+
+
+class IdempotencyConflict(Exception):
+    """A delivery key reused with a different body: a client bug, never silently merged."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
 
 
 class IngestService:
-    def __init__(
-        self, producer: EventProducer, sessions: async_sessionmaker[AsyncSession], topics: Topics
-    ) -> None:
+    def __init__(self, producer: EventProducer, ledger: DeliveryLedger, topics: Topics) -> None:
         self._producer = producer
-        self._sessions = sessions
+        self._ledger = ledger
         self._topics = topics
 
-    async def capture_lead(self, body: LeadIn, source: str, delivery_key: str | None) -> Receipt:
-        if delivery_key and (seen := await self._seen(source, delivery_key)):
+    async def capture_lead(self, body: LeadIn, source: str, delivery: DeliveryRef) -> Receipt:
+        key = self._key(source, "lead", delivery)
+        if key and (seen := await self._seen(key, delivery)):
             return seen
         now = datetime.now(UTC)
         lead_id = body.lead_id or (
-            _stable_id("lead", source, delivery_key) if delivery_key else str(uuid.uuid4())
+            stable_id("lead", key.source, key.scope, key.key) if key else str(uuid.uuid4())
         )
         event = LeadCaptured(lead=body.lead(), source=source, received_at=now)
-        return await self._publish(event, lead_id, body.occurred_at or now, source, delivery_key)
+        return await self._publish(event, lead_id, body.occurred_at or now, key, delivery)
 
-    async def record_activity(self, body: ActivityIn, source: str, delivery_key: str | None) -> Receipt:
-        if delivery_key and (seen := await self._seen(source, delivery_key)):
+    async def record_activity(self, body: ActivityIn, source: str, delivery: DeliveryRef) -> Receipt:
+        key = self._key(source, "activity", delivery)
+        if key and (seen := await self._seen(key, delivery)):
             return seen
-        event = ActivityRecorded(kind=body.kind, rep_id=body.rep_id, reason=body.reason, amount=body.amount)
-        return await self._publish(
-            event, body.lead_id, body.occurred_at or datetime.now(UTC), source, delivery_key
-        )
+        event = ActivityRecorded(**body.model_dump(exclude={"lead_id", "occurred_at"}))
+        return await self._publish(event, body.lead_id, body.occurred_at or datetime.now(UTC), key, delivery)
 
-    async def _seen(self, source: str, key: str) -> Receipt | None:
-        async with self._sessions() as session:
-            found = await DeliveryRepository(session).find(source, key)
-        return Receipt(found[0], found[1], replayed=True) if found else None
+    @staticmethod
+    def _key(source: str, scope: str, delivery: DeliveryRef) -> DeliveryKey | None:
+        return DeliveryKey(source, scope, delivery.key) if delivery.key else None
+
+    async def _seen(self, key: DeliveryKey, delivery: DeliveryRef) -> Receipt | None:
+        try:
+            found = await self._ledger.find(key)
+        except SQLAlchemyError as exc:
+            # The idempotency store is down: accept anyway. The event id derives from the key,
+            # so if this was a repeat, consumers drop the copy; a lead is never lost for it.
+            log.warning("delivery_lookup_failed", scope=key.scope, error=repr(exc))
+            return None
+        if found is None:
+            return None
+        if found.body_hash != delivery.body_hash:
+            raise IdempotencyConflict(key.key)
+        return Receipt(found.event_id, found.lead_id, replayed=True)
 
     async def _publish(
-        self, event: Event, lead_id: str, time: datetime, source: str, delivery_key: str | None
+        self, event: Event, lead_id: str, time: datetime, key: DeliveryKey | None, delivery: DeliveryRef
     ) -> Receipt:
-        event_id = _stable_id("event", source, delivery_key) if delivery_key else new_event_id()
+        event_id = stable_id("event", key.source, key.scope, key.key) if key else new_event_id()
         envelope = CloudEvent.wrap(event, subject=lead_id, source=EVENT_SOURCE, time=time, event_id=event_id)
         await self._producer.publish(
             OutgoingMessage(self._topics.lead_events, lead_id.encode(), envelope.to_bytes())
         )
-        if delivery_key:
+        if key:
+            remembered = RememberedDelivery(delivery.body_hash, event_id, lead_id, datetime.now(UTC))
             try:
-                async with self._sessions() as session, session.begin():
-                    await DeliveryRepository(session).remember(source, delivery_key, event_id, lead_id)
+                await self._ledger.remember(key, remembered)
             except SQLAlchemyError as exc:
                 # The event is durable already: still a 202. A retry republishes the same event id,
                 # which consumers deduplicate, so nothing is counted twice.

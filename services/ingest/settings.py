@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
@@ -16,6 +16,9 @@ class IngestSettings(ServiceSettings):
     # Key for POST /v1/leads and /v1/activities; a second key allows rotation without downtime.
     api_key: SecretStr = SecretStr("dev-api-key")
     api_key_next: SecretStr | None = None
-    max_body_bytes: int = 256 * 1024
+    max_body_bytes: int = 64 * 1024
+    # A repeated delivery inside this span answers 200 with the original ids. Senders retry for
+    # up to ~3 days (Standard Webhooks), so keys are kept that long by default.
+    idempotency_retention_hours: float = Field(default=72, gt=0)
     # How long a client is told to wait before retrying when the broker cannot take the write.
     retry_after_s: int = 2

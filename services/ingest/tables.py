@@ -1,19 +1,24 @@
-"""Tables the ingest service owns: the deliveries it has already accepted (idempotency)."""
+"""Tables the ingest service owns: deliveries it has already accepted (idempotency)."""
 
 from __future__ import annotations
 
-from sqlalchemy import Column, MetaData, String, Table
+from sqlalchemy import Column, Index, MetaData, String, Table
 
 from shared.db.tables import UtcDateTime
 
 metadata = MetaData()
 
+# One row per accepted delivery key, scoped by source and endpoint: the same key on another
+# endpoint is another delivery. The body hash tells a retry from a reuse of the key.
 deliveries = Table(
-    "ingest_deliveries",
+    "ingest_idempotency",
     metadata,
     Column("source", String(200), primary_key=True),
+    Column("scope", String(50), primary_key=True),
     Column("delivery_key", String(300), primary_key=True),
+    Column("body_hash", String(64), nullable=False),
     Column("event_id", String(100), nullable=False),
     Column("lead_id", String(200), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
 )
+Index("ix_ingest_idempotency_created", deliveries.c.created_at)

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.metrics.endpoints import router as api_router
-from services.metrics.handlers import StageEventsHandler
+from services.metrics.handlers import metrics_dispatcher
 from services.metrics.settings import MetricsSettings
 from shared.db import create_engine, create_session_factory
 from shared.events import Topics
@@ -42,7 +42,7 @@ def bootstrap(settings: MetricsSettings | None = None) -> MetricsService:
         common,
         group_id=settings.group_id,
         topics=[topics.lead_events, topics.handoffs],
-        handler=StageEventsHandler(sessions),
+        handler=metrics_dispatcher(sessions),
         dead_letters=dead_letters,
         max_attempts=settings.max_attempts,
     )

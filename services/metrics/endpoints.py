@@ -12,8 +12,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.metrics.repository import FunnelFilter
-from services.metrics.schemas import FunnelOut
+from services.metrics.schemas import FunnelFilters, FunnelOut
 from services.metrics.service import funnel_csv, funnel_report
 
 
@@ -59,8 +58,10 @@ def funnel_filter(
         datetime | date | None, Query(alias="to", description="cohort end (exclusive)")
     ] = None,
     source: Annotated[str | None, Query(max_length=200)] = None,
-) -> FunnelFilter:
-    return FunnelFilter(_as_utc(captured_from, "from"), _as_utc(captured_to, "to"), source)
+) -> FunnelFilters:
+    return FunnelFilters(
+        captured_from=_as_utc(captured_from, "from"), captured_to=_as_utc(captured_to, "to"), source=source
+    )
 
 
 router = APIRouter()
@@ -69,7 +70,7 @@ router = APIRouter()
 @router.get("/v1/funnel", response_model=FunnelOut, responses={200: {"content": {"text/csv": {}}}})
 async def get_funnel(
     session: Session,
-    filters: Annotated[FunnelFilter, Depends(funnel_filter)],
+    filters: Annotated[FunnelFilters, Depends(funnel_filter)],
     format: Annotated[Literal["json", "csv"], Query()] = "json",
 ) -> FunnelOut | PlainTextResponse:
     """Leads reached per stage of the main path, with step conversion, for a capture cohort."""

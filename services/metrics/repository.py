@@ -1,103 +1,21 @@
-"""All metrics SQL: the transition log, per-lead stages, and the funnel's GROUP BY."""
+"""Report queries (read side): the funnel's GROUP BYs over the per-lead read model."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
-
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.metrics.domain.stages import EXITS, Transition, furthest_rank
-from services.metrics.tables import inbox, lead_stages, leads, transitions
-from shared.db.dialect import insert_ignoring_conflicts
-from shared.db.inbox import claim_event
+from services.metrics.domain.stages import EXITS, RANK
+from services.metrics.schemas import FunnelFilters
+from services.metrics.tables import lead_stages, leads
 
 
-@dataclass(frozen=True)
-class FunnelFilter:
-    captured_from: datetime | None = None
-    captured_to: datetime | None = None  # exclusive
-    source: str | None = None
-
-
-class MetricsRepository:
+class ReportRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def claim(self, event_id: str) -> bool:
-        return await claim_event(self.session, inbox, event_id)
-
-    async def apply(self, lead_id: str, source: str | None, items: Sequence[Transition]) -> None:
-        """Record transitions for one lead and fold them into its row (locked: instances may race)."""
-        now = datetime.now(UTC)
-        await self.session.execute(
-            insert_ignoring_conflicts(self.session, leads).values(lead_id=lead_id, updated_at=now)
-        )
-        row = (
-            await self.session.execute(
-                select(leads.c.source, leads.c.captured_at, leads.c.furthest_rank)
-                .where(leads.c.lead_id == lead_id)
-                .with_for_update()
-            )
-        ).one()
-        captured = [t.occurred_at for t in items if t.stage == "captured"]
-        ranks = [r for r in (row.furthest_rank, furthest_rank([t.stage for t in items])) if r is not None]
-        await self.session.execute(
-            update(leads)
-            .where(leads.c.lead_id == lead_id)
-            .values(
-                source=row.source or source,
-                captured_at=min([*captured, *([row.captured_at] if row.captured_at else [])], default=None),
-                furthest_rank=max(ranks) if ranks else None,
-                updated_at=now,
-            )
-        )
-        await self.session.execute(
-            insert(transitions),
-            [
-                {
-                    "event_id": t.event_id,
-                    "lead_id": lead_id,
-                    "stage": t.stage,
-                    "event_type": t.event_type,
-                    "occurred_at": t.occurred_at,
-                    "recorded_at": now,
-                }
-                for t in items
-            ],
-        )
-        for t in items:
-            await self._fold_stage(lead_id, t)
-
-    async def _fold_stage(self, lead_id: str, t: Transition) -> None:
-        current = (
-            await self.session.execute(
-                select(lead_stages.c.first_at, lead_stages.c.last_at).where(
-                    lead_stages.c.lead_id == lead_id, lead_stages.c.stage == t.stage
-                )
-            )
-        ).one_or_none()
-        if current is None:
-            await self.session.execute(
-                insert(lead_stages).values(
-                    lead_id=lead_id, stage=t.stage, first_at=t.occurred_at, last_at=t.occurred_at, entries=1
-                )
-            )
-            return
-        await self.session.execute(
-            update(lead_stages)
-            .where(lead_stages.c.lead_id == lead_id, lead_stages.c.stage == t.stage)
-            .values(
-                first_at=min(current.first_at, t.occurred_at),
-                last_at=max(current.last_at, t.occurred_at),
-                entries=lead_stages.c.entries + 1,
-            )
-        )
-
-    def _where(self, f: FunnelFilter) -> list[object]:
-        clauses: list[object] = []
+    def _where(self, f: FunnelFilters) -> list[ColumnElement[bool]]:
+        clauses: list[ColumnElement[bool]] = []
         if f.captured_from is not None:
             clauses.append(leads.c.captured_at >= f.captured_from)
         if f.captured_to is not None:
@@ -106,19 +24,32 @@ class MetricsRepository:
             clauses.append(leads.c.source == f.source)
         return clauses
 
-    async def count_by_furthest_rank(self, f: FunnelFilter) -> dict[int, int]:
+    async def count_by_furthest_rank(self, f: FunnelFilters) -> dict[int, int]:
         stmt = (
             select(leads.c.furthest_rank, func.count())
-            .where(leads.c.furthest_rank.is_not(None), *self._where(f))  # type: ignore[arg-type]
+            .where(leads.c.furthest_rank.is_not(None), *self._where(f))
             .group_by(leads.c.furthest_rank)
         )
         return {int(rank): int(n) for rank, n in (await self.session.execute(stmt)).all()}
 
-    async def count_exits(self, f: FunnelFilter) -> dict[str, int]:
+    async def count_exits(self, f: FunnelFilters) -> dict[str, int]:
         stmt = (
             select(lead_stages.c.stage, func.count())
             .join(leads, leads.c.lead_id == lead_stages.c.lead_id)
-            .where(lead_stages.c.stage.in_(EXITS), *self._where(f))  # type: ignore[arg-type]
+            .where(lead_stages.c.stage.in_(EXITS), *self._where(f))
             .group_by(lead_stages.c.stage)
         )
         return {str(stage): int(n) for stage, n in (await self.session.execute(stmt)).all()}
+
+    async def count_queued(self, f: FunnelFilters) -> int:
+        """Leads waiting in a queue now: queued, and never handed off since."""
+        stmt = (
+            select(func.count())
+            .select_from(lead_stages.join(leads, leads.c.lead_id == lead_stages.c.lead_id))
+            .where(
+                lead_stages.c.stage == "queued",
+                func.coalesce(leads.c.furthest_rank, -1) < RANK["assigned"],
+                *self._where(f),
+            )
+        )
+        return int((await self.session.execute(stmt)).scalar_one())

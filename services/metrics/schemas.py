@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class FunnelStepOut(BaseModel):
@@ -16,9 +16,13 @@ class FunnelStepOut(BaseModel):
 
 
 class FunnelFilters(BaseModel):
-    captured_from: datetime | None
-    captured_to: datetime | None
-    source: str | None
+    """Which leads a report covers: a capture cohort [from, to) on event time, and a source."""
+
+    model_config = ConfigDict(frozen=True)
+
+    captured_from: datetime | None = None
+    captured_to: datetime | None = Field(default=None, description="exclusive")
+    source: str | None = None
 
 
 class FunnelOut(BaseModel):
@@ -26,3 +30,4 @@ class FunnelOut(BaseModel):
     total: int
     steps: list[FunnelStepOut]
     exits: dict[str, int]
+    queued: int = Field(description="leads waiting in a team queue (qualified, no owner yet)")

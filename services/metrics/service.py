@@ -1,4 +1,4 @@
-"""Metrics use cases: read models over the repository, no SQL here."""
+"""Metrics use cases: read models over the report repository, no SQL here."""
 
 from __future__ import annotations
 
@@ -8,18 +8,19 @@ import io
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.metrics.domain.funnel import build_funnel
-from services.metrics.repository import FunnelFilter, MetricsRepository
+from services.metrics.repository import ReportRepository
 from services.metrics.schemas import FunnelFilters, FunnelOut, FunnelStepOut
 
 
-async def funnel_report(session: AsyncSession, f: FunnelFilter) -> FunnelOut:
-    repo = MetricsRepository(session)
+async def funnel_report(session: AsyncSession, f: FunnelFilters) -> FunnelOut:
+    repo = ReportRepository(session)
     funnel = build_funnel(await repo.count_by_furthest_rank(f), await repo.count_exits(f))
     return FunnelOut(
-        filters=FunnelFilters(captured_from=f.captured_from, captured_to=f.captured_to, source=f.source),
+        filters=f,
         total=funnel.total,
         steps=[FunnelStepOut(**step.__dict__) for step in funnel.steps],
         exits=funnel.exits,
+        queued=await repo.count_queued(f),
     )
 
 
@@ -33,6 +34,7 @@ def funnel_csv(report: FunnelOut) -> str:
         )
     for stage, count in report.exits.items():
         writer.writerow([stage, f"exit: {stage}", count, "", ""])
+    writer.writerow(["queued", "hold: queued (no owner yet)", report.queued, "", ""])
     return out.getvalue()
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from services.router.domain.decision import Router
 from services.router.domain.routing import teams_from_config
 from services.router.domain.rules import RuleSet
-from services.router.handlers import LeadEventsHandler
+from services.router.handlers import router_dispatcher
 from services.router.settings import RouterSettings
 from services.router.tables import outbox
 from shared.config import LeadRelayConfig, load_config
@@ -34,7 +34,11 @@ class RouterService:
     consumer: ConsumerLoop
 
     async def readiness(self) -> dict[str, bool]:
-        return {"database": await database_ready(self.engine), "consumer": self.consumer.ready.is_set()}
+        return {
+            "database": await database_ready(self.engine),
+            "consumer": self.consumer.ready.is_set(),
+            "outbox": self.relay.healthy(),
+        }
 
 
 def bootstrap(settings: RouterSettings | None = None, config: LeadRelayConfig | None = None) -> RouterService:
@@ -47,7 +51,7 @@ def bootstrap(settings: RouterSettings | None = None, config: LeadRelayConfig | 
     producer = service_producer(common, "leadrelay-router")
     relay = OutboxRelay(sessions, outbox, producer)
     router = Router(RuleSet.from_config(config.qualification), teams_from_config(config.routing))
-    handler = LeadEventsHandler(sessions, router, topics, on_commit=relay.wakeup)
+    handler = router_dispatcher(sessions, router, topics, on_commit=relay.wakeup)
     consumer = service_consumer(
         common,
         group_id=settings.group_id,

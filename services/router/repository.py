@@ -3,35 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.router.domain.decision import DecisionRecord
 from services.router.tables import decisions, inbox, outbox, rotation
 from shared.db.dialect import insert_ignoring_conflicts
 from shared.db.inbox import claim_event
 from shared.db.outbox import add_events
 from shared.events import CloudEvent
-
-
-@dataclass(frozen=True)
-class DecisionRecord:
-    decision_id: str
-    lead_id: str
-    trigger_event_id: str
-    kind: str
-    outcome: str
-    reasons: list[dict[str, Any]]
-    event_time: datetime
-    decided_at: datetime
-    rule: str | None = None
-    ruleset_version: str | None = None
-    team: str | None = None
-    rep_id: str | None = None
-    policy: str | None = None
 
 
 class RouterRepository:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 import cel
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-Outcome = Literal["qualified", "disqualified", "nurtured"]
+from shared.events import QualificationOutcome
+
+# Routing policies the router implements (its registry is keyed by exactly these names).
+RoutingPolicyName = Literal["round_robin"]
+ROUTING_POLICIES: tuple[str, ...] = get_args(RoutingPolicyName)
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]*$"
 
 
@@ -31,7 +35,7 @@ class SourceConfig(_Strict):
 class RuleConfig(_Strict):
     name: str = Field(pattern=NAME_PATTERN)
     when: str = Field(min_length=1, description="CEL over `lead` (the canonical lead) and `source`")
-    outcome: Outcome
+    outcome: QualificationOutcome
     description: str | None = None
 
     _check_when = field_validator("when")(classmethod(lambda cls, v: compile_cel(v)))
@@ -40,7 +44,7 @@ class RuleConfig(_Strict):
 class QualificationConfig(_Strict):
     version: str = Field(min_length=1, description="ruleset version, recorded with every decision")
     rules: list[RuleConfig] = Field(min_length=1)
-    default: Outcome = "nurtured"
+    default: QualificationOutcome = "nurtured"
 
     @model_validator(mode="after")
     def _unique_names(self) -> QualificationConfig:
@@ -57,11 +61,13 @@ class RepConfig(_Strict):
 class TeamConfig(_Strict):
     name: str = Field(pattern=NAME_PATTERN)
     timezone: str = "UTC"
-    policy: Literal["round_robin"] = "round_robin"
+    policy: RoutingPolicyName = "round_robin"
     match: str | None = Field(
         default=None, description="CEL; the first team whose match is true routes the lead"
     )
-    fallback_queue: str = "unassigned"
+    fallback_queue: str = Field(
+        default="unassigned", description="where leads wait (lead.queued) when no rep is eligible"
+    )
     reps: list[RepConfig] = Field(min_length=1)
 
     _check_match = field_validator("match")(classmethod(lambda cls, v: v if v is None else compile_cel(v)))

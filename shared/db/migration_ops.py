@@ -28,3 +28,18 @@ def create_outbox(name: str) -> None:
         sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
     )
     op.create_index(f"ix_{name}_unpublished", name, ["published_at", "id"])
+
+
+def add_outbox_parking(name: str) -> None:
+    """Outbox rows that keep failing are parked with their reason (attempts, last_error, parked_at)."""
+    with op.batch_alter_table(name) as batch:
+        batch.add_column(sa.Column("attempts", sa.Integer, nullable=False, server_default="0"))
+        batch.add_column(sa.Column("last_error", sa.Text, nullable=True))
+        batch.add_column(sa.Column("parked_at", sa.DateTime(timezone=True), nullable=True))
+
+
+def drop_outbox_parking(name: str) -> None:
+    with op.batch_alter_table(name) as batch:
+        batch.drop_column("parked_at")
+        batch.drop_column("last_error")
+        batch.drop_column("attempts")

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
@@ -17,6 +17,7 @@ class PendingEvent:
     topic: str
     key: str | None
     value: bytes
+    attempts: int = 0
 
 
 async def add_events(
@@ -35,15 +36,43 @@ async def add_events(
 async def lock_pending(session: AsyncSession, outbox: Table, limit: int) -> list[PendingEvent]:
     """Oldest unpublished rows; SKIP LOCKED lets several relays share the work (PostgreSQL)."""
     stmt = (
-        select(outbox.c.id, outbox.c.event_id, outbox.c.topic, outbox.c.key, outbox.c.value)
-        .where(outbox.c.published_at.is_(None))
+        select(
+            outbox.c.id, outbox.c.event_id, outbox.c.topic, outbox.c.key, outbox.c.value, outbox.c.attempts
+        )
+        .where(outbox.c.published_at.is_(None), outbox.c.parked_at.is_(None))
         .order_by(outbox.c.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
     rows = (await session.execute(stmt)).all()
-    return [PendingEvent(r.id, r.event_id, r.topic, r.key, r.value) for r in rows]
+    return [PendingEvent(r.id, r.event_id, r.topic, r.key, r.value, r.attempts) for r in rows]
 
 
 async def mark_published(session: AsyncSession, outbox: Table, ids: Sequence[int]) -> None:
     await session.execute(update(outbox).where(outbox.c.id.in_(ids)).values(published_at=datetime.now(UTC)))
+
+
+async def record_failure(
+    session: AsyncSession, outbox: Table, row_id: int, error: str, *, park: bool
+) -> None:
+    """Count a failed attempt on one row, with its reason; `park` takes it out of the queue."""
+    values: dict[str, object] = {"attempts": outbox.c.attempts + 1, "last_error": error[:2000]}
+    if park:
+        values["parked_at"] = datetime.now(UTC)
+    await session.execute(update(outbox).where(outbox.c.id == row_id).values(**values))
+
+
+async def oldest_pending_at(session: AsyncSession, outbox: Table) -> datetime | None:
+    """When the oldest row still waiting to go out was written (relay lag = now - this)."""
+    stmt = select(func.min(outbox.c.created_at)).where(
+        outbox.c.published_at.is_(None), outbox.c.parked_at.is_(None)
+    )
+    value: datetime | None = (await session.execute(stmt)).scalar_one()
+    if value is not None and value.tzinfo is None:  # SQLite's MIN() bypasses the column type
+        value = value.replace(tzinfo=UTC)
+    return value
+
+
+async def count_parked(session: AsyncSession, outbox: Table) -> int:
+    stmt = select(func.count()).select_from(outbox).where(outbox.c.parked_at.is_not(None))
+    return int((await session.execute(stmt)).scalar_one())

@@ -66,6 +66,11 @@ def outbox_table(metadata: MetaData, name: str) -> Table:
         Column("value", LargeBinary, nullable=False),
         Column("created_at", UtcDateTime(), nullable=False),
         Column("published_at", UtcDateTime(), nullable=True),
+        # A row that keeps failing for a reason a retry cannot fix is parked, with why, so one
+        # poison row never stalls the events behind it.
+        Column("attempts", Integer, nullable=False, server_default="0"),
+        Column("last_error", Text, nullable=True),
+        Column("parked_at", UtcDateTime(), nullable=True),
     )
     Index(f"ix_{name}_unpublished", table.c.published_at, table.c.id)
     return table

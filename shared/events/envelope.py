@@ -7,13 +7,14 @@ and replayed; `subject` is the lead id and doubles as the Kafka key.
 from __future__ import annotations
 
 import builtins
-import uuid
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_serializer
 
-from shared.events.models import EVENT_MODELS, Event
+from shared.events.ids import new_event_id
+from shared.events.models import Event
+from shared.events.registry import EVENT_MODELS
 
 SCHEMA_VERSION = 1
 E = TypeVar("E", bound=Event)
@@ -21,10 +22,6 @@ E = TypeVar("E", bound=Event)
 
 class EnvelopeError(ValueError):
     """Bytes that are not a CloudEvent we can read (the consumer dead-letters them)."""
-
-
-def new_event_id() -> str:
-    return str(uuid.uuid4())
 
 
 class CloudEvent(BaseModel):
@@ -80,6 +77,17 @@ class CloudEvent(BaseModel):
                 f"({SCHEMA_VERSION}); upgrade this service before it consumes these events"
             )
         return event
+
+    def model(self) -> builtins.type[Event]:
+        """The published model for this event's type (an unknown type is a permanent error)."""
+        model = EVENT_MODELS.get(self.type)
+        if model is None:
+            raise EnvelopeError(f"unknown event type {self.type!r}; known: {sorted(EVENT_MODELS)}")
+        return model
+
+    def typed(self) -> Event:
+        """The typed `data`, whatever the type (for dispatch by model)."""
+        return self.payload(self.model())
 
     def payload(self, model: builtins.type[E]) -> E:
         """The typed `data`, checked against the model registered for this event type."""

@@ -1,14 +1,15 @@
-"""Event payloads: past-tense facts, the `data` of a CloudEvent.
+"""What enters LeadRelay: the canonical lead and sales feedback (`lead-events` topic).
 
 The canonical lead (`LeadData`) is what every form source maps to; fields the
 product does not know yet travel in `custom` so rules can still read them.
+Each vocabulary (activity kinds, qualification outcomes) is listed once, here.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import datetime
-from typing import Any, ClassVar, Literal
+from datetime import date
+from typing import Any, ClassVar, Literal, get_args
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
@@ -65,12 +66,32 @@ class LeadCaptured(Event):
     received_at: AwareDatetime
 
 
+ActivityKind = Literal[
+    "first_touch",
+    "accepted",
+    "rejected",
+    "opportunity_created",
+    "stage_changed",
+    "won",
+    "lost",
+]
+ACTIVITY_KINDS: tuple[str, ...] = get_args(ActivityKind)
+
+QualificationOutcome = Literal["qualified", "disqualified", "nurtured"]
+QUALIFICATION_OUTCOMES: tuple[str, ...] = get_args(QualificationOutcome)
+
+
 class ActivityRecorded(Event):
+    """What sales did with a lead, as a sales tool or CRM reported it."""
+
     event_type: ClassVar[str] = "activity.recorded"
-    kind: Literal["first_touch", "accepted", "rejected", "opportunity", "won", "lost"]
+    kind: ActivityKind
     rep_id: str | None = None
-    reason: str | None = None
-    amount: float | None = None
+    channel: str | None = Field(default=None, description="first_touch: call, email, meeting, chat, ...")
+    reason: str | None = Field(default=None, description="rejected / lost: a reason code")
+    value: float | None = Field(default=None, ge=0, description="opportunity_created / won: deal value")
+    expected_close: date | None = Field(default=None, description="opportunity_created: expected close date")
+    stage: str | None = Field(default=None, description="stage_changed: the CRM's stage name")
 
 
 class Reason(BaseModel):
@@ -80,48 +101,3 @@ class Reason(BaseModel):
     code: str
     message: str
     detail: dict[str, Any] = Field(default_factory=dict)
-
-
-class QualificationDecided(Event):
-    decision_id: str
-    source: str
-    ruleset_version: str
-    rule: str | None
-    reasons: list[Reason]
-    decided_at: datetime = Field(description="wall-clock time of the decision (system delay = this - time)")
-
-
-class LeadQualified(QualificationDecided):
-    event_type: ClassVar[str] = "lead.qualified"
-
-
-class LeadDisqualified(QualificationDecided):
-    event_type: ClassVar[str] = "lead.disqualified"
-
-
-class LeadNurtured(QualificationDecided):
-    event_type: ClassVar[str] = "lead.nurtured"
-
-
-class LeadAssigned(Event):
-    event_type: ClassVar[str] = "lead.assigned"
-    decision_id: str
-    source: str
-    rep_id: str
-    team: str
-    policy: str
-    reasons: list[Reason]
-    decided_at: datetime
-
-
-EVENT_MODELS: dict[str, type[Event]] = {
-    model.event_type: model
-    for model in (
-        LeadCaptured,
-        ActivityRecorded,
-        LeadQualified,
-        LeadDisqualified,
-        LeadNurtured,
-        LeadAssigned,
-    )
-}

@@ -2,27 +2,54 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.ingest.repository import DeliveryRepository
+from services.ingest.repository import DeliveryKey, DeliveryRepository, RememberedDelivery
 from services.router.tables import outbox
 from shared.db.outbox import add_events, lock_pending, mark_published
 
 pytestmark = pytest.mark.db
 
 
-async def test_delivery_is_remembered_once(sessions: async_sessionmaker[AsyncSession]) -> None:
+NOW = datetime.now(UTC)
+LONG_AGO = NOW - timedelta(days=30)
+
+
+def remembered(event_id: str, lead_id: str, at: datetime = NOW) -> RememberedDelivery:
+    return RememberedDelivery("h" * 64, event_id, lead_id, at)
+
+
+async def test_delivery_is_remembered_once_per_source_and_scope(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    key = DeliveryKey("api", "lead", "k1")
     async with sessions() as s, s.begin():
         repo = DeliveryRepository(s)
-        assert await repo.find("api", "k1") is None
-        await repo.remember("api", "k1", "evt-1", "lead-1")
-        await repo.remember("api", "k1", "evt-other", "lead-other")  # a racing duplicate keeps the first
+        assert await repo.find_many([key], LONG_AGO) == {}
+        await repo.remember_many([(key, remembered("evt-1", "lead-1"))])
+        await repo.remember_many([(key, remembered("evt-other", "lead-other"))])  # a racing duplicate
+    other_scope, other_source = DeliveryKey("api", "activity", "k1"), DeliveryKey("web", "lead", "k1")
     async with sessions() as s:
-        assert await DeliveryRepository(s).find("api", "k1") == ("evt-1", "lead-1")
-        assert await DeliveryRepository(s).find("other-source", "k1") is None
+        found = await DeliveryRepository(s).find_many([key, other_scope, other_source], LONG_AGO)
+    assert {k: (r.event_id, r.lead_id) for k, r in found.items()} == {key: ("evt-1", "lead-1")}
+
+
+async def test_deliveries_past_the_retry_span_are_forgotten(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    old, fresh = DeliveryKey("api", "lead", "old"), DeliveryKey("api", "lead", "fresh")
+    async with sessions() as s, s.begin():
+        await DeliveryRepository(s).remember_many(
+            [(old, remembered("e1", "l1", LONG_AGO)), (fresh, remembered("e2", "l2"))]
+        )
+    cutoff = NOW - timedelta(days=3)
+    async with sessions() as s:
+        assert set(await DeliveryRepository(s).find_many([old, fresh], cutoff)) == {fresh}
+    async with sessions() as s, s.begin():
+        assert await DeliveryRepository(s).forget_before(cutoff) == 1
 
 
 async def test_outbox_hands_out_rows_in_order_until_marked(
@@ -46,7 +73,7 @@ async def test_utc_datetimes_round_trip(sessions: async_sessionmaker[AsyncSessio
     from services.ingest.tables import deliveries
 
     async with sessions() as s, s.begin():
-        await DeliveryRepository(s).remember("api", "tz", "e", "l")
+        await DeliveryRepository(s).remember_many([(DeliveryKey("api", "lead", "tz"), remembered("e", "l"))])
     async with sessions() as s:
         created = (await s.execute(select(deliveries.c.created_at))).scalar_one()
     assert created.tzinfo is not None

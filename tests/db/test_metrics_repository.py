@@ -9,27 +9,48 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.metrics.handlers import StageEventsHandler
-from services.metrics.repository import FunnelFilter
+from services.metrics.handlers import metrics_dispatcher
+from services.metrics.schemas import FunnelFilters
 from services.metrics.service import funnel_csv, funnel_report
 from services.metrics.tables import lead_stages, leads, transitions
-from shared.events import CloudEvent
+from shared.dispatch import Dispatcher, decode
+from shared.events import EVENT_MODELS, CloudEvent, LeadData
 
 pytestmark = pytest.mark.db
 
 T0 = datetime(2026, 1, 15, 9, 0, tzinfo=UTC)
 
 
-def event(kind: str, lead_id: str, at: datetime, event_id: str, **data: Any) -> CloudEvent:
+_DECISION = {"decision_id": "d", "reasons": [], "decided_at": T0.isoformat()}
+# A minimal valid payload per event type (metrics reads the typed model, never raw dicts).
+_DATA: dict[str, dict[str, Any]] = {
+    "lead.captured": {"lead": LeadData(email="p@example.com").model_dump(), "received_at": T0.isoformat()},
+    "lead.qualified": {**_DECISION, "ruleset_version": "v1", "rule": "r"},
+    "lead.disqualified": {**_DECISION, "ruleset_version": "v1", "rule": "r"},
+    "lead.nurtured": {**_DECISION, "ruleset_version": "v1", "rule": None},
+    "lead.assigned": {**_DECISION, "rep_id": "ana", "team": "t", "policy": "round_robin"},
+    "lead.queued": {**_DECISION, "team": "t", "queue": "q", "policy": "round_robin"},
+    "lead.reassigned": {**_DECISION, "previous_rep_id": "ana", "rep_id": "ben", "team": "t", "policy": "p"},
+}
+
+
+def event(kind: str, lead_id: str, at: datetime, event_id: str, source: str = "web") -> CloudEvent:
+    data = {**_DATA[kind], "source": source}
+    EVENT_MODELS[kind].model_validate(data)
     return CloudEvent(id=event_id, source="test", type=kind, time=at, subject=lead_id, data=data)
 
 
-async def feed(handler: StageEventsHandler, *events: CloudEvent) -> list[bool]:
-    return [await handler.handle(e) for e in events]
+async def feed(handler: Dispatcher, *events: CloudEvent) -> list[bool]:
+    results = []
+    for e in events:
+        decoded = decode(e.to_bytes())
+        assert decoded is not None
+        results.append(await handler.dispatch(*decoded))
+    return results
 
 
 async def test_funnel_counts_reached_stages(sessions: async_sessionmaker[AsyncSession]) -> None:
-    handler = StageEventsHandler(sessions)
+    handler = metrics_dispatcher(sessions)
     await feed(
         handler,
         event("lead.captured", "a", T0, "a1", source="web"),
@@ -41,7 +62,7 @@ async def test_funnel_counts_reached_stages(sessions: async_sessionmaker[AsyncSe
         event("lead.nurtured", "c", T0, "c2", source="ads"),
     )
     async with sessions() as s:
-        report = await funnel_report(s, FunnelFilter())
+        report = await funnel_report(s, FunnelFilters())
     reached = {step.stage: step.reached for step in report.steps}
     assert reached == {"captured": 3, "reviewed": 3, "mql": 1, "assigned": 1, "sal": 0, "sql": 0, "won": 0}
     mql = next(step for step in report.steps if step.stage == "mql")
@@ -51,7 +72,7 @@ async def test_funnel_counts_reached_stages(sessions: async_sessionmaker[AsyncSe
 
 
 async def test_out_of_order_and_duplicate_events(sessions: async_sessionmaker[AsyncSession]) -> None:
-    handler = StageEventsHandler(sessions)
+    handler = metrics_dispatcher(sessions)
     # The handoff arrives before the capture (they travel on different topics), then a redelivery.
     results = await feed(
         handler,
@@ -63,7 +84,7 @@ async def test_out_of_order_and_duplicate_events(sessions: async_sessionmaker[As
     async with sessions() as s:
         row = (await s.execute(select(leads).where(leads.c.lead_id == "z"))).one()
         n_transitions = len((await s.execute(select(transitions).where(transitions.c.lead_id == "z"))).all())
-        report = await funnel_report(s, FunnelFilter())
+        report = await funnel_report(s, FunnelFilters())
     assert row.captured_at == T0
     assert row.source == "web"
     assert n_transitions == 2
@@ -71,7 +92,7 @@ async def test_out_of_order_and_duplicate_events(sessions: async_sessionmaker[As
 
 
 async def test_reentry_keeps_first_and_last_and_counts(sessions: async_sessionmaker[AsyncSession]) -> None:
-    handler = StageEventsHandler(sessions)
+    handler = metrics_dispatcher(sessions)
     await feed(
         handler,
         event("lead.captured", "r", T0, "r1"),
@@ -88,23 +109,57 @@ async def test_reentry_keeps_first_and_last_and_counts(sessions: async_sessionma
 
 
 async def test_cohort_and_source_filters_use_event_time(sessions: async_sessionmaker[AsyncSession]) -> None:
-    handler = StageEventsHandler(sessions)
+    handler = metrics_dispatcher(sessions)
     await feed(
         handler,
         event("lead.captured", "jan", T0, "j1", source="web"),
         event("lead.captured", "feb", T0 + timedelta(days=31), "f1", source="web"),
         event("lead.captured", "feb-ads", T0 + timedelta(days=32), "f2", source="ads"),
     )
-    january = FunnelFilter(datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC))
-    february_web = FunnelFilter(datetime(2026, 2, 1, tzinfo=UTC), datetime(2026, 3, 1, tzinfo=UTC), "web")
+    january = FunnelFilters(
+        captured_from=datetime(2026, 1, 1, tzinfo=UTC), captured_to=datetime(2026, 2, 1, tzinfo=UTC)
+    )
+    february_web = FunnelFilters(
+        captured_from=datetime(2026, 2, 1, tzinfo=UTC),
+        captured_to=datetime(2026, 3, 1, tzinfo=UTC),
+        source="web",
+    )
     async with sessions() as s:
         assert (await funnel_report(s, january)).total == 1
         assert (await funnel_report(s, february_web)).total == 1
-        assert (await funnel_report(s, FunnelFilter())).total == 3
+        assert (await funnel_report(s, FunnelFilters())).total == 3
 
 
 async def test_events_that_move_no_stage_are_ignored(sessions: async_sessionmaker[AsyncSession]) -> None:
-    handler = StageEventsHandler(sessions)
-    assert await handler.handle(event("sla.started", "q", T0, "q1")) is False
+    handler = metrics_dispatcher(sessions)
+    assert (
+        decode(CloudEvent(id="q1", source="t", type="sla.started", time=T0, subject="q", data={}).to_bytes())
+        is None
+    )
+    activity = CloudEvent(
+        id="q2", source="t", type="activity.recorded", time=T0, subject="q", data={"kind": "first_touch"}
+    )
+    assert await feed(handler, activity) == [False]
     async with sessions() as s:
         assert (await s.execute(select(leads))).all() == []
+
+
+async def test_queued_lead_is_shown_apart_and_not_counted_as_assigned(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    handler = metrics_dispatcher(sessions)
+    await feed(
+        handler,
+        event("lead.captured", "q", T0, "q1"),
+        event("lead.qualified", "q", T0, "q2"),
+        event("lead.queued", "q", T0, "q3"),
+        event("lead.captured", "a", T0, "a1"),
+        event("lead.qualified", "a", T0, "a2"),
+        event("lead.queued", "a", T0, "a3"),
+        event("lead.assigned", "a", T0 + timedelta(hours=1), "a4"),  # picked from the queue later
+    )
+    async with sessions() as s:
+        report = await funnel_report(s, FunnelFilters())
+    reached = {step.stage: step.reached for step in report.steps}
+    assert (reached["mql"], reached["assigned"], report.queued) == (2, 1, 1)
+    assert "queued,hold: queued (no owner yet),1" in funnel_csv(report)

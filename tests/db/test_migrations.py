@@ -14,7 +14,8 @@ pytestmark = pytest.mark.db
 async def test_every_service_owns_its_tables(engine: AsyncEngine) -> None:
     async with engine.connect() as conn:
         names = set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
-    assert {"ingest_deliveries", "ingest_alembic_version"} <= names
+    assert {"ingest_idempotency", "ingest_alembic_version"} <= names
+    assert "ingest_deliveries" not in names
     assert {
         "router_inbox",
         "router_outbox",
@@ -35,8 +36,8 @@ async def test_every_service_owns_its_tables(engine: AsyncEngine) -> None:
             for t in ("ingest_alembic_version", "router_alembic_version", "metrics_alembic_version")
         }
     assert versions == {
-        "ingest_alembic_version": "i0001",
-        "router_alembic_version": "r0001",
+        "ingest_alembic_version": "i0002",
+        "router_alembic_version": "r0002",
         "metrics_alembic_version": "m0001",
     }
 

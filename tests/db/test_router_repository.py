@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -11,11 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.router.domain.decision import Router
 from services.router.domain.routing import teams_from_config
 from services.router.domain.rules import RuleSet
-from services.router.handlers import LeadEventsHandler
+from services.router.handlers import LeadCapturedHandler
 from services.router.repository import RouterRepository
 from services.router.tables import decisions, outbox, rotation
 from shared.config import load_config
-from shared.events import CloudEvent, LeadAssigned, LeadCaptured, LeadData, Topics
+from shared.events import CloudEvent, LeadAssigned, LeadCaptured, LeadData, LeadQueued, Topics
 
 pytestmark = pytest.mark.db
 
@@ -29,11 +30,11 @@ def captured(lead: LeadData, lead_id: str, event_id: str | None = None) -> tuple
     ), payload
 
 
-def make_handler(sessions: async_sessionmaker[AsyncSession]) -> tuple[LeadEventsHandler, list[int]]:
+def make_handler(sessions: async_sessionmaker[AsyncSession]) -> tuple[LeadCapturedHandler, list[int]]:
     config = load_config("examples/leadrelay.yaml")
     router = Router(RuleSet.from_config(config.qualification), teams_from_config(config.routing))
     wakeups: list[int] = []
-    return LeadEventsHandler(sessions, router, Topics("x."), on_commit=lambda: wakeups.append(1)), wakeups
+    return LeadCapturedHandler(sessions, router, Topics("x."), on_commit=lambda: wakeups.append(1)), wakeups
 
 
 async def test_claim_is_once_per_event(sessions: async_sessionmaker[AsyncSession]) -> None:
@@ -66,7 +67,7 @@ async def test_qualified_lead_is_assigned_round_robin_with_reasons(
         event, payload = captured(
             LeadData(email=f"p{n}@acme.example", employees=500, country="US"), f"lead-{n}"
         )
-        assert await handler.handle_captured(event, payload) is True
+        assert await handler(event, payload) is True
     async with sessions() as s:
         rows = (
             await s.execute(
@@ -88,8 +89,8 @@ async def test_redelivered_event_changes_nothing(sessions: async_sessionmaker[As
     event, payload = captured(
         LeadData(email="x@acme.example", employees=80, country="DE"), "lead-x", "evt-fixed"
     )
-    assert await handler.handle_captured(event, payload) is True
-    assert await handler.handle_captured(event, payload) is False
+    assert await handler(event, payload) is True
+    assert await handler(event, payload) is False
     async with sessions() as s:
         n_decisions = (await s.execute(select(func.count()).select_from(decisions))).scalar_one()
         values = (await s.execute(select(outbox.c.value).order_by(outbox.c.id))).scalars().all()
@@ -105,7 +106,33 @@ async def test_redelivered_event_changes_nothing(sessions: async_sessionmaker[As
 async def test_unqualified_lead_gets_no_assignment(sessions: async_sessionmaker[AsyncSession]) -> None:
     handler, _ = make_handler(sessions)
     event, payload = captured(LeadData(email="someone@gmail.com", employees=5000, country="US"), "lead-g")
-    await handler.handle_captured(event, payload)
+    await handler(event, payload)
     async with sessions() as s:
         rows = (await s.execute(select(decisions.c.kind, decisions.c.outcome, decisions.c.rule))).all()
     assert [tuple(r) for r in rows] == [("qualification", "disqualified", "free-email-domain")]
+
+
+async def test_nobody_eligible_is_queued_not_assigned(sessions: async_sessionmaker[AsyncSession]) -> None:
+    """The fallback queue is not a rep: `lead.queued` with why, never `lead.assigned` to the queue."""
+    config = load_config("examples/leadrelay.yaml")
+    teams = [
+        replace(t, reps=tuple(replace(r, active=False) for r in t.reps))
+        for t in teams_from_config(config.routing)
+    ]
+    router = Router(RuleSet.from_config(config.qualification), teams)
+    handler = LeadCapturedHandler(sessions, router, Topics("x."), on_commit=lambda: None)
+    event, payload = captured(LeadData(email="q@acme.example", employees=500, country="US"), "lead-q")
+    assert await handler(event, payload) is True
+    async with sessions() as s:
+        values = (await s.execute(select(outbox.c.value).order_by(outbox.c.id))).scalars().all()
+        rows = (await s.execute(select(decisions.c.kind, decisions.c.outcome, decisions.c.rep_id))).all()
+        rotated = (await s.execute(select(func.count()).select_from(rotation))).scalar_one()
+    sent = [CloudEvent.from_bytes(v) for v in values]
+    assert [e.type for e in sent] == ["lead.qualified", "lead.queued"]
+    queued = sent[1].payload(LeadQueued)
+    assert (queued.team, queued.queue) == ("inbound-amer", "unassigned")
+    assert "no_eligible_rep" in [r.code for r in queued.reasons]
+    assert [tuple(r) for r in rows] == [("qualification", "qualified", None), ("assignment", "queued", None)]
+    assert rotated == 1  # the rotation row exists but did not advance
+    async with sessions() as s:
+        assert (await s.execute(select(rotation.c.last_rep_id))).scalar_one() is None

@@ -84,6 +84,60 @@ def test_repeated_delivery_answers_200_with_the_original_ids(
     assert len(events) == 2
 
 
+def test_one_idempotency_key_on_two_endpoints_is_two_deliveries(
+    client: TestClient, broker: EmbeddedBroker, topic_prefix: str
+) -> None:
+    """A key is scoped by endpoint: the activity is not swallowed as a repeat of the lead."""
+    headers = {**KEY, "Idempotency-Key": "same-key"}
+    lead = client.post("/v1/leads", json=LEAD, headers=headers)
+    won = {"lead_id": "lead-77", "kind": "won", "value": 5000, "rep_id": "ana"}
+    activity = client.post("/v1/activities", json=won, headers=headers)
+    assert (lead.status_code, activity.status_code) == (202, 202)
+    assert activity.json()["lead_id"] == "lead-77"
+    assert activity.json()["event_id"] != lead.json()["event_id"]
+    events = lead_events(broker, topic_prefix, 2)
+    assert sorted(e.type for e in events) == ["activity.recorded", "lead.captured"]
+    assert len({e.id for e in events}) == 2
+    again = client.post("/v1/activities", json=won, headers=headers)
+    assert (again.status_code, again.json()) == (200, activity.json())
+
+
+def test_a_key_reused_with_another_body_is_422_naming_the_key(client: TestClient) -> None:
+    headers = {**KEY, "Idempotency-Key": "k-reused"}
+    assert client.post("/v1/leads", json=LEAD, headers=headers).status_code == 202
+    response = client.post("/v1/leads", json={**LEAD, "company": "Other"}, headers=headers)
+    assert response.status_code == 422
+    [error] = response.json()["detail"]
+    assert error["loc"] == ["header", "Idempotency-Key"]
+    assert "k-reused" in error["msg"] and error["type"] == "idempotency_key_reused"
+
+
+def test_a_repeat_is_recognised_after_a_restart(
+    broker: EmbeddedBroker, database_url: str, topic_prefix: str
+) -> None:
+    """The ledger is durable: a new process (empty memory) still answers 200 with the original ids."""
+    headers = {**KEY, "Idempotency-Key": "survives-restart"}
+    settings = settings_for(broker.bootstrap, database_url, topic_prefix)
+    with TestClient(create_app(bootstrap(settings))) as first:
+        original = first.post("/v1/leads", json=LEAD, headers=headers)
+    with TestClient(create_app(bootstrap(settings))) as second:
+        again = second.post("/v1/leads", json=LEAD, headers=headers)
+    assert (original.status_code, again.status_code) == (202, 200)
+    assert again.json() == original.json()
+
+
+def test_invalid_utf8_is_422_not_500(client: TestClient) -> None:
+    for path in ("/v1/leads", "/v1/activities"):
+        response = client.post(
+            path, content=b'{"email": "\xff\xfe"}', headers={**KEY, "Content-Type": "application/json"}
+        )
+        assert response.status_code == 422, path
+        response = client.post(
+            path, content=b"\xff\xfe\x00{", headers={**KEY, "Content-Type": "application/json"}
+        )
+        assert response.status_code == 422, path
+
+
 @pytest.mark.parametrize("headers", [{}, {"X-API-Key": "wrong"}, {"Authorization": "Bearer wrong"}])
 def test_bad_or_missing_api_key_is_401(client: TestClient, headers: dict[str, str]) -> None:
     response = client.post("/v1/leads", json=LEAD, headers=headers)
@@ -135,6 +189,27 @@ def test_malformed_json_is_422(client: TestClient) -> None:
         "/v1/leads", content=b"{not json", headers={**KEY, "Content-Type": "application/json"}
     )
     assert response.status_code == 422
+
+
+@pytest.mark.parametrize(
+    "activity",
+    [
+        {"kind": "first_touch", "channel": "call", "rep_id": "ana"},
+        {"kind": "accepted", "rep_id": "ana"},
+        {"kind": "rejected", "reason": "no_budget"},
+        {"kind": "opportunity_created", "value": 12000, "expected_close": "2026-12-15"},
+        {"kind": "stage_changed", "stage": "Negotiation"},
+        {"kind": "won", "value": 12000},
+        {"kind": "lost", "reason": "competitor"},
+    ],
+)
+def test_the_whole_feedback_vocabulary_is_accepted(
+    client: TestClient, broker: EmbeddedBroker, topic_prefix: str, activity: dict[str, Any]
+) -> None:
+    response = client.post("/v1/activities", json={"lead_id": "lead-9", **activity}, headers=KEY)
+    assert response.status_code == 202, response.text
+    [event] = lead_events(broker, topic_prefix, 1)
+    assert {k: event.data[k] for k in activity} == activity
 
 
 def test_activity_is_accepted(client: TestClient, broker: EmbeddedBroker, topic_prefix: str) -> None:

@@ -2,16 +2,43 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.metrics.domain.funnel import build_funnel
-from services.metrics.domain.stages import EXITS, MAIN_PATH, RANK, furthest_rank, stages_for
+from services.metrics.domain.stages import (
+    ACTIVITY_STAGES,
+    EXITS,
+    MAIN_PATH,
+    RANK,
+    STAGE_MOVING_MODELS,
+    furthest_rank,
+    source_of,
+    stages_for,
+)
+from shared.events import (
+    ACTIVITY_KINDS,
+    EVENT_MODELS,
+    PUBLISHED_MODELS,
+    ActivityRecorded,
+    Event,
+    LeadAssigned,
+    LeadCaptured,
+    LeadData,
+    LeadDisqualified,
+    LeadNurtured,
+    LeadQualified,
+    LeadQueued,
+    QualificationDecided,
+)
 
 pytestmark = pytest.mark.unit
 
 no_deadline = settings(deadline=None)
+T = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
 
 def _reached(funnel_counts: dict[int, int]) -> dict[str, int]:
@@ -117,37 +144,68 @@ def test_exits_ignore_stages_that_are_not_exits() -> None:
 # --- stages_for ---------------------------------------------------------------------------
 
 
+def _decided(model: type[QualificationDecided]) -> QualificationDecided:
+    return model(decision_id="d", source="api", ruleset_version="v1", rule=None, reasons=[], decided_at=T)
+
+
+LEAD = LeadCaptured(lead=LeadData(email="a@b.co"), source="web", received_at=T)
+ASSIGNED = LeadAssigned(
+    decision_id="d", source="web", rep_id="ana", team="t", policy="round_robin", reasons=[], decided_at=T
+)
+QUEUED = LeadQueued(
+    decision_id="d", source="web", team="t", queue="q", policy="round_robin", reasons=[], decided_at=T
+)
+
+
 @pytest.mark.parametrize(
-    ("event_type", "data", "expected"),
+    ("event", "expected"),
     [
-        ("lead.captured", {}, ("captured",)),
-        ("lead.qualified", {}, ("reviewed", "mql")),
-        ("lead.disqualified", {}, ("reviewed", "disqualified")),
-        ("lead.nurtured", {}, ("reviewed", "nurturing")),
-        ("lead.assigned", {}, ("assigned",)),
-        ("activity.recorded", {"kind": "won"}, ("won",)),
-        ("activity.recorded", {"kind": "opportunity"}, ("sql",)),
-        ("activity.recorded", {"kind": "accepted"}, ("sal",)),
-        ("activity.recorded", {"kind": "lost"}, ("lost",)),
-        ("activity.recorded", {"kind": "first_touch"}, ()),
-        ("activity.recorded", {}, ()),
-        ("lead.teleported", {}, ()),
-        ("", {}, ()),
+        (LEAD, ("captured",)),
+        (_decided(LeadQualified), ("reviewed", "mql")),
+        (_decided(LeadDisqualified), ("reviewed", "disqualified")),
+        (_decided(LeadNurtured), ("reviewed", "nurturing")),
+        (ASSIGNED, ("assigned",)),
+        (QUEUED, ("queued",)),
+        (ActivityRecorded(kind="won", value=5000), ("won",)),
+        (ActivityRecorded(kind="opportunity_created"), ("sql",)),
+        (ActivityRecorded(kind="accepted"), ("sal",)),
+        (ActivityRecorded(kind="lost"), ("lost",)),
+        (ActivityRecorded(kind="first_touch"), ()),
+        (ActivityRecorded(kind="stage_changed", stage="Demo"), ()),
     ],
 )
-def test_stages_for(event_type: str, data: dict[str, str], expected: tuple[str, ...]) -> None:
-    assert stages_for(event_type, data) == expected
+def test_stages_for(event: Event, expected: tuple[str, ...]) -> None:
+    assert stages_for(event) == expected
 
 
-def test_kind_only_matters_for_activities() -> None:
-    assert stages_for("lead.captured", {"kind": "won"}) == ("captured",)
+def test_a_queued_lead_is_not_assigned() -> None:
+    assert "assigned" not in stages_for(QUEUED)
+    assert (
+        furthest_rank([*stages_for(LEAD), *stages_for(_decided(LeadQualified)), *stages_for(QUEUED)])
+        == (RANK["mql"])
+    )
+
+
+def test_every_activity_kind_has_its_stages_listed() -> None:
+    assert set(ACTIVITY_STAGES) == set(ACTIVITY_KINDS)
+
+
+def test_every_event_metrics_maps_is_a_published_model() -> None:
+    """The stage map is keyed by model classes, and every one of them is in the published contract."""
+    assert set(STAGE_MOVING_MODELS) <= set(PUBLISHED_MODELS)
+    assert all(EVENT_MODELS[m.event_type] is m for m in STAGE_MOVING_MODELS)
+
+
+def test_source_is_read_from_the_typed_payload() -> None:
+    assert (source_of(LEAD), source_of(ASSIGNED), source_of(_decided(LeadQualified))) == ("web", "web", "api")
+    assert source_of(ActivityRecorded(kind="won")) is None
 
 
 # --- furthest_rank --------------------------------------------------------------------------
 
 
 def test_disqualified_lead_stops_at_reviewed() -> None:
-    stages = [*stages_for("lead.captured", {}), *stages_for("lead.disqualified", {})]
+    stages = [*stages_for(LEAD), *stages_for(_decided(LeadDisqualified))]
 
     rank = furthest_rank(stages)
 

@@ -8,9 +8,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.router.domain.decision import Router
-from services.router.domain.routing import Rep, Team, choose_team, round_robin, teams_from_config
+from services.router.domain.routing import (
+    POLICIES,
+    Queued,
+    Rep,
+    Team,
+    choose_team,
+    place,
+    round_robin,
+    teams_from_config,
+)
 from services.router.domain.rules import RuleSet, cel_context
 from shared.config import parse_config
+from shared.config.schema import ROUTING_POLICIES
 from shared.events import LeadData
 
 pytestmark = pytest.mark.unit
@@ -107,10 +117,11 @@ def test_round_robin_picks_the_next_active_id_after_the_last_one(
 def test_all_inactive_goes_to_the_fallback_queue(ids: list[str], start: str | None) -> None:
     team = _team([Rep(rep_id, rep_id, active=False) for rep_id in ids], name="emea")
 
-    assignment = round_robin(team, start)
+    placement = round_robin(team, start)
 
-    assert (assignment.team, assignment.rep_id, assignment.policy) == ("emea", "emea-queue", "fallback")
-    (reason,) = assignment.reasons
+    assert isinstance(placement, Queued)  # queued is not assigned: nobody owns the lead
+    assert (placement.team, placement.queue, placement.policy) == ("emea", "emea-queue", "round_robin")
+    (reason,) = placement.reasons
     assert reason.code == "no_eligible_rep"
     assert reason.detail == {"inactive": sorted(ids), "queue": "emea-queue"}
 
@@ -256,10 +267,17 @@ def test_router_assign_to_fallback_queue_keeps_both_reasons() -> None:
     router = _router()
     choice = router.choose_team(LeadData(email="a@b.co", country="FR"), "api")
 
-    assignment = router.assign(choice, last_rep_id=None)
+    placement = router.assign(choice, last_rep_id=None)
 
-    assert (assignment.team, assignment.rep_id, assignment.policy) == ("emea", "emea-queue", "fallback")
-    assert [r.code for r in assignment.reasons] == ["team_default", "no_eligible_rep"]
+    assert isinstance(placement, Queued)
+    assert (placement.team, placement.queue, placement.policy) == ("emea", "emea-queue", "round_robin")
+    assert [r.code for r in placement.reasons] == ["team_default", "no_eligible_rep"]
+
+
+def test_policies_are_a_registry_keyed_by_the_config_vocabulary() -> None:
+    assert set(POLICIES) == set(ROUTING_POLICIES)
+    team = _team([Rep("ana", "Ana"), Rep("ben", "Ben")])
+    assert place(team, "ana") == POLICIES[team.policy](team, "ana")
 
 
 def test_teams_from_config_keeps_order_reps_and_match() -> None:

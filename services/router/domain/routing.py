@@ -2,17 +2,21 @@
 
 Round robin walks reps in a fixed order (sorted by id, so config order cannot favour
 anyone) and starts after the last rep this team assigned to. Inactive reps are never
-chosen; with nobody eligible the lead goes to the team's fallback queue.
+chosen; with nobody eligible the lead waits in the team's fallback queue (`Queued`,
+not an assignment: nobody owns it yet). Policies are a registry keyed by the names the
+config accepts (`shared.config.schema.ROUTING_POLICIES`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import cel
 
 from shared.config import RoutingConfig
+from shared.config.schema import ROUTING_POLICIES
 from shared.events import Reason
 
 
@@ -35,10 +39,27 @@ class Team:
 
 @dataclass(frozen=True)
 class Assignment:
+    """A rep owns the lead now."""
+
     team: str
     rep_id: str
     policy: str
     reasons: tuple[Reason, ...]
+
+
+@dataclass(frozen=True)
+class Queued:
+    """Nobody was eligible: the lead waits in the team's queue, with why."""
+
+    team: str
+    queue: str
+    policy: str
+    reasons: tuple[Reason, ...]
+
+
+Placement = Assignment | Queued
+# A policy places a lead in a team given the team's last assigned rep (its rotation pointer).
+RoutingPolicy = Callable[[Team, str | None], Placement]
 
 
 def teams_from_config(config: RoutingConfig) -> list[Team]:
@@ -79,14 +100,14 @@ def choose_team(teams: list[Team], context: dict[str, Any]) -> tuple[Team, Reaso
     )
 
 
-def round_robin(team: Team, last_rep_id: str | None) -> Assignment:
+def round_robin(team: Team, last_rep_id: str | None) -> Placement:
     eligible = sorted((r for r in team.reps if r.active), key=lambda r: r.id)
     skipped = sorted(r.id for r in team.reps if not r.active)
     if not eligible:
-        return Assignment(
+        return Queued(
             team.name,
             team.fallback_queue,
-            "fallback",
+            "round_robin",
             (
                 Reason(
                     code="no_eligible_rep",
@@ -110,3 +131,13 @@ def round_robin(team: Team, last_rep_id: str | None) -> Assignment:
             ),
         ),
     )
+
+
+POLICIES: dict[str, RoutingPolicy] = {"round_robin": round_robin}
+if set(POLICIES) != set(ROUTING_POLICIES):  # the config's vocabulary and the registry must agree
+    raise RuntimeError(f"routing policies {sorted(ROUTING_POLICIES)} vs implemented {sorted(POLICIES)}")
+
+
+def place(team: Team, last_rep_id: str | None) -> Placement:
+    """Place a lead by the team's own policy (never a hard-coded one)."""
+    return POLICIES[team.policy](team, last_rep_id)

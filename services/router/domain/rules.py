@@ -12,20 +12,20 @@ from typing import Any
 import cel
 
 from shared.config import QualificationConfig
-from shared.events import LeadData, Reason
+from shared.events import LeadData, QualificationOutcome, Reason
 
 
 @dataclass(frozen=True)
 class CompiledRule:
     name: str
     expression: str
-    outcome: str
+    outcome: QualificationOutcome
     program: Any
 
 
 @dataclass(frozen=True)
 class Qualification:
-    outcome: str
+    outcome: QualificationOutcome
     rule: str | None
     reasons: tuple[Reason, ...]
 
@@ -36,7 +36,7 @@ def cel_context(lead: LeadData, source: str) -> dict[str, Any]:
 
 
 class RuleSet:
-    def __init__(self, version: str, rules: list[CompiledRule], default: str) -> None:
+    def __init__(self, version: str, rules: list[CompiledRule], default: QualificationOutcome) -> None:
         self.version = version
         self.rules = rules
         self.default = default

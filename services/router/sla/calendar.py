@@ -7,6 +7,7 @@ Wall times are kept as seconds since local midnight so that "24:00" (end of day)
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import date, time
 from itertools import pairwise
@@ -14,7 +15,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -118,10 +119,16 @@ class HolidaySource(_Frozen):
         return self
 
     def dates_in(self, year: int) -> frozenset[date]:
-        found = holidays.country_holidays(
-            self.country, subdiv=self.subdivision, years=year, observed=self.observed
-        )
-        return frozenset(found.keys())
+        return _holiday_dates(self, year)
+
+
+@functools.lru_cache(maxsize=256)
+def _holiday_dates(source: HolidaySource, year: int) -> frozenset[date]:
+    # The holidays library computes a whole year per call (~1 ms); the clock asks once per date.
+    found = holidays.country_holidays(
+        source.country, subdiv=source.subdivision, years=year, observed=source.observed
+    )
+    return frozenset(found.keys())
 
 
 class Calendar(_Frozen):
@@ -138,11 +145,6 @@ class Calendar(_Frozen):
     business_day: int = Field(
         default=8 * 3600, gt=0, description="seconds in one business day, for durations like `1d`"
     )
-
-    _zone: ZoneInfo = PrivateAttr()
-    _weekly: tuple[DayHours, ...] = PrivateAttr()  # indexed by date.weekday(), for the hot loop
-    # year -> holiday dates; filled on first use (the holidays library computes a year at a time).
-    _holiday_years: dict[int, frozenset[date]] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="before")
     @classmethod
@@ -191,21 +193,14 @@ class Calendar(_Frozen):
             raise ValueError(f"{', '.join(map(str, both))} listed as both closed and open; keep one")
         return self
 
-    def model_post_init(self, context: Any, /) -> None:
-        self._zone = ZoneInfo(self.timezone)
-        self._weekly = tuple(self.hours.get(day, ()) for day in WEEKDAYS)
-
+    # No derived state is cached on the instance: model_copy(update=...) skips validation and would
+    # leave it stale. ZoneInfo caches zones itself, and holiday years are cached per source below.
     @property
     def zone(self) -> ZoneInfo:
-        return self._zone
+        return ZoneInfo(self.timezone)
 
     def is_holiday(self, day: date) -> bool:
-        if self.holidays is None:
-            return False
-        dates = self._holiday_years.get(day.year)
-        if dates is None:
-            dates = self._holiday_years[day.year] = self.holidays.dates_in(day.year)
-        return day in dates
+        return self.holidays is not None and day in _holiday_dates(self.holidays, day.year)
 
     def intervals_on(self, day: date) -> DayHours:
         """The working intervals of a local date, sorted; empty when the date is closed."""
@@ -214,4 +209,4 @@ class Calendar(_Frozen):
             return extra
         if day in self.closed_dates or self.is_holiday(day):
             return ()
-        return self._weekly[day.weekday()]
+        return self.hours.get(WEEKDAYS[day.weekday()], ())

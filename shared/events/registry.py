@@ -1,0 +1,32 @@
+"""Every published event model, by CloudEvent `type`: the one list consumers and the contract use."""
+
+from __future__ import annotations
+
+from shared.events.handoffs import (
+    LeadAccepted,
+    LeadAssigned,
+    LeadDisqualified,
+    LeadNurtured,
+    LeadQualified,
+    LeadQueued,
+    LeadReassigned,
+    LeadRecycled,
+    LeadRejected,
+)
+from shared.events.models import ActivityRecorded, Event, LeadCaptured
+
+PUBLISHED_MODELS: tuple[type[Event], ...] = (
+    LeadCaptured,
+    ActivityRecorded,
+    LeadQualified,
+    LeadDisqualified,
+    LeadNurtured,
+    LeadAssigned,
+    LeadQueued,
+    LeadReassigned,
+    LeadAccepted,
+    LeadRejected,
+    LeadRecycled,
+)
+
+EVENT_MODELS: dict[str, type[Event]] = {model.event_type: model for model in PUBLISHED_MODELS}
