@@ -102,6 +102,7 @@ class ApacheKafkaBroker:
             "share.coordinator.state.topic.replication.factor": "1",
             "share.coordinator.state.topic.min.isr": "1",
             "group.initial.rebalance.delay.ms": "0",  # a lone consumer gets its partitions at once
+            "auto.create.topics.enable": "false",  # as in docker-compose.yml: services create their topics
             "num.network.threads": "2",
             "num.io.threads": "2",
             "background.threads": "2",
