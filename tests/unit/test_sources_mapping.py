@@ -8,9 +8,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from services.ingest.sources import InboundRequest, MappedLead, PayloadError, SourceOptions, build_adapter
+from services.ingest.sources.facebook import lead_fields, leadgen_refs
+from services.ingest.sources.mapping import assemble
 from services.ingest.sources.samples import load_sample
 
 pytestmark = pytest.mark.unit
@@ -254,3 +258,54 @@ def test_options_refuse_unknown_canonical_fields() -> None:
 def test_facebook_sync_map_points_to_map_async() -> None:
     with pytest.raises(NotImplementedError, match="map_async"):
         mapped("facebook")
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=5),
+    max_leaves=30,
+)
+
+
+def _mutations(name: str) -> st.SearchStrategy[Any]:
+    """The real sample with one subtree replaced by arbitrary JSON, or arbitrary JSON outright."""
+    sample = load_sample(name)
+
+    def mutate(value: Any, path: list[int], replacement: Any) -> Any:
+        if not path or not isinstance(value, dict | list) or not value:
+            return replacement
+        keys = list(value) if isinstance(value, dict) else list(range(len(value)))
+        key = keys[path[0] % len(keys)]
+        copy = dict(value) if isinstance(value, dict) else list(value)
+        copy[key] = mutate(value[key], path[1:], replacement)  # type: ignore[index]
+        return copy
+
+    paths = st.lists(st.integers(min_value=0, max_value=50), max_size=5)
+    return st.builds(mutate, st.just(sample), paths, json_values) | json_values
+
+
+@pytest.mark.parametrize("kind", ["hubspot", "typeform", "tally", "webflow", "calendly", "standard"])
+@settings(deadline=None, max_examples=150)
+@given(data=st.data())
+def test_any_json_maps_or_is_a_payload_error(kind: str, data: st.DataObject) -> None:
+    body = data.draw(_mutations(kind))
+    try:
+        leads = mapped(kind, body, headers={"webhook-id": "m"})
+    except PayloadError:
+        return
+    assert all(lead.lead.email for lead in leads)
+
+
+@settings(deadline=None, max_examples=150)
+@given(webhook=_mutations("facebook"), lead=_mutations("facebook_graph_lead"))
+def test_any_facebook_webhook_or_graph_lead_maps_or_is_a_payload_error(webhook: Any, lead: Any) -> None:
+    try:
+        refs = leadgen_refs(request(webhook))
+    except PayloadError:
+        refs = []
+    assert all(isinstance(ref.leadgen_id, str) for ref in refs)
+    if isinstance(lead, dict):  # the Graph client refuses anything else
+        try:
+            assemble(lead_fields(lead), SourceOptions())
+        except PayloadError:
+            pass

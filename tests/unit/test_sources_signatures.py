@@ -6,10 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from services.ingest.sources import (
     ADAPTERS,
     InboundRequest,
+    SignatureError,
     SignatureInvalid,
     SignatureMissing,
     SignatureStale,
@@ -199,3 +202,20 @@ def test_check_secret_refuses_a_malformed_standard_secret() -> None:
     for kind, secret in [("standard", "whsec_%%%"), ("tally", "")]:
         with pytest.raises(ValueError, match="secret"):
             check_secret(kind, secret)
+
+
+@pytest.mark.parametrize("kind", sorted(ADAPTERS))
+@settings(deadline=None, max_examples=100)
+@given(data=st.data())
+def test_any_header_value_is_refused_cleanly(kind: str, data: st.DataObject) -> None:
+    """Whatever arrives in the signature headers: a SignatureError, never another exception."""
+    good = signed(kind)
+    names = [h for h in good.headers if h != "content-type"]
+    header = data.draw(st.sampled_from(names))
+    value = data.draw(st.text(max_size=40) | st.from_regex(r"[0-9]{14,5000}", fullmatch=True))
+    try:
+        build_adapter(kind).verify(
+            request(kind, {**good.headers, header: value}, good.body, good.url), [SECRETS[kind]], NOW
+        )
+    except SignatureError:
+        pass

@@ -13,7 +13,7 @@ import hmac
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -160,6 +160,17 @@ def any_secret_matches(
         if any(hmac.compare_digest(mac, candidate) for candidate in given):
             return
     raise SignatureInvalid("signature does not match any configured secret")
+
+
+def parse_epoch(value: str, header: str, *, millis: bool) -> datetime:
+    """A signed timestamp header: ASCII digits only, of a plausible length, or SignatureInvalid."""
+    unit = "milliseconds" if millis else "seconds"
+    if not (value.isascii() and value.isdigit() and len(value) <= 16):
+        raise SignatureInvalid(f"{header} is not epoch {unit}")
+    try:
+        return datetime.fromtimestamp(int(value) / (1000 if millis else 1), UTC)
+    except (OverflowError, OSError, ValueError) as exc:
+        raise SignatureInvalid(f"{header} is not epoch {unit}") from exc
 
 
 def check_window(signed_at: datetime, now: datetime, tolerance_s: int) -> None:

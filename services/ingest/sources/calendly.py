@@ -19,7 +19,7 @@ it is the delivery id. Other events (cancellations, no-shows) map to nothing.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, ClassVar
 
 from services.ingest.sources.base import (
@@ -33,11 +33,12 @@ from services.ingest.sources.base import (
     any_secret_matches,
     check_window,
     hmac_sha256,
+    parse_epoch,
     parse_json,
     require_content_type,
     require_header,
 )
-from services.ingest.sources.mapping import FormField, assemble, parse_time
+from services.ingest.sources.mapping import FormField, as_dict, as_list, assemble, parse_time
 
 SIGNATURE = "calendly-webhook-signature"
 MEETING_BOOKED = "meeting_booked"
@@ -55,7 +56,7 @@ def parse_header(value: str) -> tuple[str, list[str]]:
             timestamp = item
         elif key == "v1" and item:
             signatures.append(item.lower())
-    if not timestamp.isdigit() or not signatures:
+    if not timestamp or not signatures:
         raise SignatureInvalid(f"{SIGNATURE} must be t=<epoch seconds>,v1=<hex>")
     return timestamp, signatures
 
@@ -69,7 +70,7 @@ class CalendlyAdapter:
 
     def verify(self, request: InboundRequest, secrets: Sequence[str], now: datetime) -> None:
         timestamp, given = parse_header(require_header(request, SIGNATURE))
-        check_window(datetime.fromtimestamp(int(timestamp), UTC), now, self.tolerance_s)
+        check_window(parse_epoch(timestamp, SIGNATURE, millis=False), now, self.tolerance_s)
         any_secret_matches(
             secrets, lambda s: signature(s, timestamp, request.body).encode(), [g.encode() for g in given]
         )
@@ -107,21 +108,19 @@ def _fields(invitee: dict[str, Any]) -> list[FormField]:
             ("text_reminder_number",), "text_reminder_number", invitee.get("text_reminder_number"), "phone"
         ),
     ]
-    for qa in invitee.get("questions_and_answers") or []:
+    for qa in as_list(invitee.get("questions_and_answers")):
         if isinstance(qa, dict) and qa.get("question"):
             fields.append(FormField((str(qa["question"]),), str(qa["question"]), qa.get("answer")))
-    tracking = invitee.get("tracking") or {}
-    if isinstance(tracking, dict):
-        fields.extend(FormField((str(k),), str(k), v) for k, v in tracking.items())
+    fields.extend(FormField((str(k),), str(k), v) for k, v in as_dict(invitee.get("tracking")).items())
     return fields
 
 
 def _meta(invitee: dict[str, Any]) -> dict[str, Any]:
-    event = invitee.get("scheduled_event") or {}
+    event = as_dict(invitee.get("scheduled_event"))
     meta = {
         "timezone": invitee.get("timezone"),
-        "meeting_name": event.get("name") if isinstance(event, dict) else None,
-        "meeting_start": event.get("start_time") if isinstance(event, dict) else None,
+        "meeting_name": event.get("name"),
+        "meeting_start": event.get("start_time"),
         "rescheduled": invitee.get("rescheduled") or None,
     }
     return {k: v for k, v in meta.items() if v is not None}

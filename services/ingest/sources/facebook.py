@@ -37,7 +37,7 @@ from services.ingest.sources.base import (
     require_content_type,
     require_header,
 )
-from services.ingest.sources.mapping import FormField, assemble, parse_time
+from services.ingest.sources.mapping import FormField, as_dict, as_list, assemble, parse_time
 
 SIGNATURE = "x-hub-signature-256"
 
@@ -79,8 +79,8 @@ def leadgen_refs(request: InboundRequest) -> list[LeadgenRef]:
     if not isinstance(body, dict) or body.get("object") != "page":
         return []
     refs = []
-    for entry in body.get("entry") or []:
-        for change in (entry.get("changes") or []) if isinstance(entry, dict) else []:
+    for entry in as_list(body.get("entry")):
+        for change in as_list(as_dict(entry).get("changes")):
             if not isinstance(change, dict) or change.get("field") != "leadgen":
                 continue
             value = change.get("value")
@@ -98,9 +98,9 @@ def leadgen_refs(request: InboundRequest) -> list[LeadgenRef]:
 
 def lead_fields(lead: Mapping[str, Any]) -> list[FormField]:
     fields = []
-    for item in lead.get("field_data") or []:
+    for item in as_list(lead.get("field_data")):
         if isinstance(item, dict) and item.get("name"):
-            values = item.get("values") or []
+            values = as_list(item.get("values"))
             value = values[0] if len(values) == 1 else values
             fields.append(FormField((str(item["name"]),), str(item["name"]), value))
     return fields

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, ClassVar
 
 from services.ingest.sources.base import (
@@ -36,11 +36,11 @@ from services.ingest.sources.base import (
     InboundRequest,
     MappedLead,
     PayloadError,
-    SignatureInvalid,
     SourceOptions,
     any_secret_matches,
     check_window,
     hmac_sha256,
+    parse_epoch,
     parse_json,
     require_content_type,
     require_header,
@@ -97,9 +97,7 @@ class HubSpotAdapter:
     def verify(self, request: InboundRequest, secrets: Sequence[str], now: datetime) -> None:
         given = require_header(request, SIGNATURE)
         timestamp = require_header(request, TIMESTAMP)
-        if not timestamp.isdigit():
-            raise SignatureInvalid(f"{TIMESTAMP} is not epoch milliseconds")
-        check_window(datetime.fromtimestamp(int(timestamp) / 1000, UTC), now, self.tolerance_s)
+        check_window(parse_epoch(timestamp, TIMESTAMP, millis=True), now, self.tolerance_s)
         message = (request.method.upper(), request.url, request.body, timestamp)
         any_secret_matches(secrets, lambda s: signature_v3(s, *message).encode(), [given.encode()])
 
@@ -129,9 +127,14 @@ def _is_contact_event(event: dict[str, Any]) -> bool:
     return kind in _CONTACT_EVENTS
 
 
+def _occurred_at(event: dict[str, Any]) -> float:
+    value = event.get("occurredAt")
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
+
+
 def _lead(object_id: str, events: list[dict[str, Any]], options: SourceOptions) -> MappedLead | None:
     properties: dict[str, tuple[Any, dict[str, Any]]] = {}
-    for event in sorted(events, key=lambda e: e.get("occurredAt") or 0):  # the latest value wins
+    for event in sorted(events, key=_occurred_at):  # the latest value wins
         name = event.get("propertyName")
         if isinstance(name, str) and event.get("propertyValue") not in (None, ""):
             properties[name] = (event["propertyValue"], event)

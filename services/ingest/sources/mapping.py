@@ -63,6 +63,15 @@ class FormField:
     hint: str | None = None  # the canonical field the vendor's field type implies
 
 
+def as_dict(value: Any) -> dict[str, Any]:
+    """`value` when the vendor sent an object there, else empty: payloads are untrusted input."""
+    return value if isinstance(value, dict) else {}
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _empty(value: Any) -> bool:
     return value is None or value == "" or value == [] or value == {}
 

@@ -43,6 +43,7 @@ from services.ingest.sources.base import (
     SourceOptions,
     any_secret_matches,
     check_window,
+    parse_epoch,
     parse_json,
     require_content_type,
     require_header,
@@ -104,9 +105,8 @@ class StandardAdapter:
         msg_id = require_header(request, ID)
         timestamp = require_header(request, TIMESTAMP)
         given = _given(require_header(request, SIGNATURE))
-        if not timestamp.isdigit():
-            raise SignatureInvalid(f"{TIMESTAMP} is not epoch seconds")
-        check_window(datetime.fromtimestamp(int(timestamp), UTC), now, self.tolerance_s)
+        signed_at = parse_epoch(timestamp, TIMESTAMP, millis=False)
+        check_window(signed_at, now, self.tolerance_s)
         try:
             request.body.decode("utf-8")
         except UnicodeDecodeError as exc:

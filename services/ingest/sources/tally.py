@@ -35,7 +35,7 @@ from services.ingest.sources.base import (
     require_content_type,
     require_header,
 )
-from services.ingest.sources.mapping import FormField, assemble, parse_time
+from services.ingest.sources.mapping import FormField, as_list, assemble, parse_time
 
 SIGNATURE = "tally-signature"
 _HINTS = {"INPUT_EMAIL": "email", "INPUT_PHONE_NUMBER": "phone"}
@@ -48,7 +48,11 @@ def signature(secret: str, body: bytes) -> str:
 def field_value(field: dict[str, Any]) -> Any:
     """Option ids resolved to their text; a single choice becomes a plain string."""
     value = field.get("value")
-    options = {o.get("id"): o.get("text") for o in field.get("options") or [] if isinstance(o, dict)}
+    options = {
+        o["id"]: o.get("text")
+        for o in as_list(field.get("options"))
+        if isinstance(o, dict) and isinstance(o.get("id"), str)
+    }
     if isinstance(value, list) and options:
         value = [options.get(v, v) if isinstance(v, str) else v for v in value]
         if len(value) == 1 and field.get("type") in ("MULTIPLE_CHOICE", "DROPDOWN"):

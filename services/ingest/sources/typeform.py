@@ -37,7 +37,7 @@ from services.ingest.sources.base import (
     require_content_type,
     require_header,
 )
-from services.ingest.sources.mapping import FormField, assemble, parse_time
+from services.ingest.sources.mapping import FormField, as_dict, as_list, assemble, parse_time
 
 SIGNATURE = "typeform-signature"
 _HINTS = {"email": "email", "phone_number": "phone"}
@@ -54,7 +54,7 @@ def answer_value(answer: dict[str, Any]) -> Any:
     if kind == "choice" and isinstance(value, dict):
         return value.get("label") or value.get("other")
     if kind == "choices" and isinstance(value, dict):
-        labels = list(value.get("labels") or [])
+        labels = as_list(value.get("labels"))
         return labels + ([value["other"]] if value.get("other") else [])
     return value
 
@@ -87,7 +87,7 @@ class TypeformAdapter:
             raise PayloadError("event_id", "missing")
         fields = _fields(response)
         meta: dict[str, Any] = {"typeform_form_id": response.get("form_id")}
-        score = (response.get("calculated") or {}).get("score")
+        score = as_dict(response.get("calculated")).get("score")
         if score is not None:
             meta["score"] = score
         token = response.get("token")
@@ -102,24 +102,22 @@ class TypeformAdapter:
 
 
 def _fields(response: dict[str, Any]) -> list[FormField]:
-    definition = response.get("definition") or {}
     titles = {
-        f.get("id"): f.get("title")
-        for f in definition.get("fields") or []
-        if isinstance(f, dict) and f.get("title")
+        f["id"]: f.get("title")
+        for f in as_list(as_dict(response.get("definition")).get("fields"))
+        if isinstance(f, dict) and isinstance(f.get("id"), str) and f.get("title")
     }
     fields: list[FormField] = []
-    for answer in response.get("answers") or []:
+    for answer in as_list(response.get("answers")):
         if not isinstance(answer, dict):
             continue
-        field = answer.get("field") or {}
+        field = as_dict(answer.get("field"))
         ref, field_id = field.get("ref"), field.get("id")
-        ids = tuple(str(i) for i in (ref, field_id, titles.get(field_id)) if i)
+        title = titles.get(field_id) if isinstance(field_id, str) else None
+        ids = tuple(str(i) for i in (ref, field_id, title) if isinstance(i, str | int) and i)
         if not ids:
             continue
         hint = _HINTS.get(str(answer.get("type"))) or _HINTS.get(str(field.get("type")))
         fields.append(FormField(ids, ids[0], answer_value(answer), hint))
-    hidden = response.get("hidden") or {}
-    if isinstance(hidden, dict):
-        fields.extend(FormField((str(k),), str(k), v) for k, v in hidden.items())
+    fields.extend(FormField((str(k),), str(k), v) for k, v in as_dict(response.get("hidden")).items())
     return fields

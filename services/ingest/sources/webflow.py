@@ -18,7 +18,7 @@ sends no event id; the submission's id is stable across its retries).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, ClassVar
 
 from services.ingest.sources.base import (
@@ -27,16 +27,16 @@ from services.ingest.sources.base import (
     InboundRequest,
     MappedLead,
     PayloadError,
-    SignatureInvalid,
     SourceOptions,
     any_secret_matches,
     check_window,
     hmac_sha256,
+    parse_epoch,
     parse_json,
     require_content_type,
     require_header,
 )
-from services.ingest.sources.mapping import FormField, assemble, parse_time
+from services.ingest.sources.mapping import FormField, as_dict, as_list, assemble, parse_time
 
 SIGNATURE = "x-webflow-signature"
 TIMESTAMP = "x-webflow-timestamp"
@@ -57,9 +57,7 @@ class WebflowAdapter:
     def verify(self, request: InboundRequest, secrets: Sequence[str], now: datetime) -> None:
         given = require_header(request, SIGNATURE).lower()
         timestamp = require_header(request, TIMESTAMP)
-        if not timestamp.isdigit():
-            raise SignatureInvalid(f"{TIMESTAMP} is not epoch milliseconds")
-        check_window(datetime.fromtimestamp(int(timestamp) / 1000, UTC), now, self.tolerance_s)
+        check_window(parse_epoch(timestamp, TIMESTAMP, millis=True), now, self.tolerance_s)
         any_secret_matches(
             secrets, lambda s: signature(s, timestamp, request.body).encode(), [given.encode()]
         )
@@ -93,10 +91,14 @@ class WebflowAdapter:
 
 
 def _fields(submission: dict[str, Any]) -> list[FormField]:
-    schema = {s.get("fieldName"): s for s in submission.get("schema") or [] if isinstance(s, dict)}
+    schema = {
+        s["fieldName"]: s
+        for s in as_list(submission.get("schema"))
+        if isinstance(s, dict) and isinstance(s.get("fieldName"), str)
+    }
     fields = []
     for name, value in submission["data"].items():
-        info = schema.get(name) or {}
+        info = as_dict(schema.get(name))
         ids = tuple(str(i) for i in (name, info.get("fieldElementId")) if i)
         fields.append(FormField(ids, str(name), value, _HINTS.get(str(info.get("fieldType")))))
     return fields
