@@ -277,7 +277,7 @@ def _mutations(name: str) -> st.SearchStrategy[Any]:
         keys = list(value) if isinstance(value, dict) else list(range(len(value)))
         key = keys[path[0] % len(keys)]
         copy = dict(value) if isinstance(value, dict) else list(value)
-        copy[key] = mutate(value[key], path[1:], replacement)  # type: ignore[index]
+        copy[key] = mutate(value[key], path[1:], replacement)
         return copy
 
     paths = st.lists(st.integers(min_value=0, max_value=50), max_size=5)
