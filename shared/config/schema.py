@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from typing import Literal, get_args
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import cel
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from services.router.sla.calendar import Calendar
+from services.router.sla.policy import SlaPolicy
 from shared.events import QualificationOutcome
 
 # Routing policies the router implements (its registry is keyed by exactly these names).
@@ -27,9 +30,68 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# Form tools ingest can verify and map (one adapter each under services/ingest/sources/);
+# `canonical` is LeadRelay's own lead shape, posted to POST /v1/leads with an API key.
+SourceKind = Literal[
+    "canonical", "hubspot", "typeform", "tally", "webflow", "calendly", "facebook", "standard"
+]
+SOURCE_KINDS: tuple[str, ...] = get_args(SourceKind)
+ENV_NAME_PATTERN = r"^[A-Z][A-Z0-9_]*$"
+
+
+class RateLimitConfig(_Strict):
+    """Per source: a token bucket; past it, 429 with Retry-After."""
+
+    per_second: float = Field(default=50.0, gt=0)
+    burst: int = Field(default=200, ge=1)
+
+
+class FacebookConfig(_Strict):
+    verify_token_env: str = Field(pattern=ENV_NAME_PATTERN, description="env var: the hub.verify_token")
+    access_token_env: str = Field(pattern=ENV_NAME_PATTERN, description="env var: a page access token")
+    graph_url: str = "https://graph.facebook.com"
+    api_version: str = "v21.0"
+
+
 class SourceConfig(_Strict):
-    kind: Literal["canonical"] = "canonical"
+    kind: SourceKind = "canonical"
     description: str | None = None
+    secret_env: list[str] = Field(
+        default_factory=list,
+        max_length=2,
+        description="environment variables holding the signing secret; name two to rotate (both valid)",
+    )
+    field_map: dict[str, str] = Field(
+        default_factory=dict,
+        description="canonical field -> the vendor's field key / label / ref or JSON path",
+    )
+    product_line: str | None = None
+    campaign: str | None = None
+    tolerance_s: int = Field(default=300, ge=1, le=3600, description="signature timestamp window")
+    rate_limit: RateLimitConfig = Field(default_factory=RateLimitConfig)
+    facebook: FacebookConfig | None = None
+
+    @field_validator("secret_env")
+    @classmethod
+    def _env_names(cls, value: list[str]) -> list[str]:
+        import re
+
+        for name in value:
+            if not re.match(ENV_NAME_PATTERN, name):
+                raise ValueError(
+                    f"{name!r} is not an environment variable name (like LEADRELAY_TYPEFORM_SECRET)"
+                )
+        return value
+
+    @model_validator(mode="after")
+    def _needs(self) -> SourceConfig:
+        if self.kind != "canonical" and not self.secret_env:
+            raise ValueError(
+                f"a {self.kind} source needs secret_env: the variable(s) holding its signing secret"
+            )
+        if self.kind == "facebook" and self.facebook is None:
+            raise ValueError("a facebook source needs a facebook: block (verify_token_env, access_token_env)")
+        return self
 
 
 class RuleConfig(_Strict):
@@ -56,6 +118,12 @@ class RepConfig(_Strict):
     id: str = Field(pattern=NAME_PATTERN)
     name: str
     active: bool = True
+    timezone: str | None = Field(default=None, description="the rep's own zone; SLA `calendar: rep` uses it")
+    calendar: str | None = Field(default=None, description="a name under calendars:, for `calendar: rep`")
+
+    _check_timezone = field_validator("timezone")(
+        classmethod(lambda cls, v: v if v is None else _known_timezone(v))
+    )
 
 
 class TeamConfig(_Strict):
@@ -69,19 +137,13 @@ class TeamConfig(_Strict):
         default="unassigned", description="where leads wait (lead.queued) when no rep is eligible"
     )
     reps: list[RepConfig] = Field(min_length=1)
+    calendar: str | None = Field(
+        default=None, description="a name under calendars:; none = weekdays 09:00-17:00 in `timezone`"
+    )
+    manager: str | None = Field(default=None, description="who SLA `notify_manager` steps notify")
 
     _check_match = field_validator("match")(classmethod(lambda cls, v: v if v is None else compile_cel(v)))
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_timezone(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}; use an IANA name like Europe/Paris") from exc
-        return value
+    _check_timezone = field_validator("timezone")(classmethod(lambda cls, v: _known_timezone(v)))
 
 
 class RoutingConfig(_Strict):
@@ -94,11 +156,69 @@ class RoutingConfig(_Strict):
         return self
 
 
+class SlaPolicyConfig(SlaPolicy):
+    """An SLA policy as the config holds it: `applies_when` compiled at load, like rules."""
+
+    _check_applies_when = field_validator("applies_when")(classmethod(lambda cls, v: compile_cel(v)))
+
+
+class FeedbackConfig(_Strict):
+    """What the router does with sales feedback (`activity.recorded`)."""
+
+    recycle_on_reject: bool | list[str] = Field(
+        default=False, description="recycle rejected leads to nurture: always, or for these reason codes"
+    )
+
+    def recycles(self, reason: str | None) -> bool:
+        if isinstance(self.recycle_on_reject, bool):
+            return self.recycle_on_reject
+        return reason is not None and reason in self.recycle_on_reject
+
+
 class LeadRelayConfig(_Strict):
+    # Field order is validation order: calendars before routing and sla, which name them.
     version: Literal[1] = 1
     sources: dict[str, SourceConfig] = Field(default_factory=lambda: {"api": SourceConfig()})
+    calendars: dict[str, Calendar] = Field(default_factory=dict, description="named business calendars")
     qualification: QualificationConfig
     routing: RoutingConfig
+    sla: list[SlaPolicyConfig] = Field(default_factory=list, description="SLA policies; several may apply")
+    feedback: FeedbackConfig = Field(default_factory=FeedbackConfig)
+
+    @field_validator("routing")
+    @classmethod
+    def _routing_calendars_exist(cls, routing: RoutingConfig, info: ValidationInfo) -> RoutingConfig:
+        known = set(info.data.get("calendars") or {})
+        for team in routing.teams:
+            named = [(f"team {team.name}", team.calendar)]
+            named += [(f"rep {r.id}", r.calendar) for r in team.reps]
+            for who, name in named:
+                if name is not None and name not in known:
+                    raise ValueError(_unknown_calendar(who, name, known))
+        return routing
+
+    @field_validator("sla")
+    @classmethod
+    def _policies_valid(cls, policies: list[SlaPolicyConfig], info: ValidationInfo) -> list[SlaPolicyConfig]:
+        _require_unique([p.name for p in policies], "SLA policy name")
+        known = set(info.data.get("calendars") or {})
+        for policy in policies:
+            if policy.calendar not in ("team", "rep") and policy.calendar not in known:
+                raise ValueError(_unknown_calendar(f"SLA policy {policy.name}", policy.calendar, known))
+        return policies
+
+
+def _known_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {value!r}; use an IANA name like Europe/Paris") from exc
+    return value
+
+
+def _unknown_calendar(who: str, name: str, known: set[str]) -> str:
+    listed = ", ".join(sorted(known)) or "none defined"
+    return f"{who} names calendar {name!r}, which is not under calendars: ({listed}); define it there"
 
 
 def _require_unique(values: list[str], what: str) -> None:

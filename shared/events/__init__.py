@@ -12,6 +12,12 @@ from shared.events.handoffs import (
     LeadRecycled,
     LeadRejected,
     QualificationDecided,
+    SlaBreached,
+    SlaEscalated,
+    SlaEvent,
+    SlaMet,
+    SlaStarted,
+    SlaWarning,
 )
 from shared.events.ids import new_event_id, stable_id
 from shared.events.models import (
@@ -53,6 +59,12 @@ __all__ = [
     "QualificationDecided",
     "QualificationOutcome",
     "Reason",
+    "SlaBreached",
+    "SlaEscalated",
+    "SlaEvent",
+    "SlaMet",
+    "SlaStarted",
+    "SlaWarning",
     "Topics",
     "new_event_id",
     "stable_id",

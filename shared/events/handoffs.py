@@ -95,3 +95,63 @@ class LeadRecycled(Event):
 
     event_type: ClassVar[str] = "lead.recycled"
     reason: str | None = None
+
+
+class SlaEvent(Event):
+    """One SLA clock of one lead: `clock_id` names it; the owner at the time travels with it."""
+
+    clock_id: str
+    policy: str
+    target: str = Field(description="the event that stops the clock: first_touch or accepted_or_rejected")
+    team: str
+    rep_id: str | None
+
+
+class SlaStarted(SlaEvent):
+    event_type: ClassVar[str] = "sla.started"
+    started_at: datetime = Field(description="when the clock started (the assignment, wall clock)")
+    target_seconds: int = Field(description="business seconds allowed")
+    warning_at: datetime | None
+    breach_at: datetime
+    timezone: str = Field(description="the calendar's zone business time is counted in")
+    system_delay_seconds: int = Field(description="capture -> assigned, wall seconds (the system's part)")
+
+
+class SlaWarning(SlaEvent):
+    event_type: ClassVar[str] = "sla.warning"
+    breach_at: datetime
+    due_at: datetime
+    fired_at: datetime
+
+
+class SlaBreached(SlaEvent):
+    event_type: ClassVar[str] = "sla.breached"
+    target_seconds: int
+    due_at: datetime
+    fired_at: datetime
+
+
+class SlaEscalated(SlaEvent):
+    """A ladder step that tells someone: `remind` the owner, or `notify_manager` (the notifier sends it)."""
+
+    event_type: ClassVar[str] = "sla.escalated"
+    action: str
+    step: int = Field(description="index of the step in the policy's escalation ladder")
+    manager: str | None = None
+    due_at: datetime
+    fired_at: datetime
+
+
+class SlaMet(SlaEvent):
+    """The stop event happened. `within_target` says whether it came before the breach."""
+
+    event_type: ClassVar[str] = "sla.met"
+    stopped_by: str = Field(description="the activity kind that stopped the clock")
+    stopped_at: datetime
+    within_target: bool
+    business_seconds: int
+    wall_seconds: int
+    paused_seconds: int
+    target_seconds: int
+    system_delay_seconds: int = Field(description="capture -> assigned, wall seconds")
+    rep_delay_seconds: int = Field(description="assigned -> stop, wall seconds (business: business_seconds)")

@@ -12,6 +12,11 @@ from shared.events.handoffs import (
     LeadReassigned,
     LeadRecycled,
     LeadRejected,
+    SlaBreached,
+    SlaEscalated,
+    SlaMet,
+    SlaStarted,
+    SlaWarning,
 )
 from shared.events.models import ActivityRecorded, Event, LeadCaptured
 
@@ -27,6 +32,11 @@ PUBLISHED_MODELS: tuple[type[Event], ...] = (
     LeadAccepted,
     LeadRejected,
     LeadRecycled,
+    SlaStarted,
+    SlaWarning,
+    SlaBreached,
+    SlaEscalated,
+    SlaMet,
 )
 
 EVENT_MODELS: dict[str, type[Event]] = {model.event_type: model for model in PUBLISHED_MODELS}
