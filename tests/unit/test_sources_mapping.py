@@ -200,6 +200,14 @@ def test_standard_dotted_paths_and_envelope_fields() -> None:
     assert (m.lead.product_line, m.lead.campaign) == ("platform", "always-on")
 
 
+def test_overlong_delivery_ids_are_hashed_stably() -> None:
+    first = one("standard", headers={"webhook-id": "x" * 500})
+    again = one("standard", headers={"webhook-id": "x" * 500})
+    assert first.delivery_id == again.delivery_id
+    assert first.delivery_id.startswith("sha256:") and len(first.delivery_id) == 71
+    assert one("standard", headers={"webhook-id": "msg_short"}).delivery_id == "msg_short"
+
+
 def test_standard_accepts_form_urlencoded() -> None:
     body = b"email=sam%40example.org&full_name=Sam+Lee&utm_source=ads&notes=hi"
     m = one("standard", body, content_type="application/x-www-form-urlencoded", headers={"webhook-id": "m3"})

@@ -86,12 +86,22 @@ class InboundRequest:
     query: Mapping[str, str] = field(default_factory=dict)
 
 
+MAX_DELIVERY_ID = 200
+
+
 @dataclass(frozen=True)
 class MappedLead:
     lead: LeadData
     delivery_id: str  # the vendor's event/delivery id, for dedupe (stable across the vendor's retries)
     occurred_at: datetime | None  # event time at the source when the payload says it
     lead_id: str | None = None  # the vendor's own id for the person/response, if meaningful
+
+    def __post_init__(self) -> None:
+        # Some senders choose their own ids (Standard Webhooks' webhook-id): one too long or with
+        # control characters is replaced by its hash, which is as stable across retries and fits.
+        if len(self.delivery_id) > MAX_DELIVERY_ID or not self.delivery_id.isprintable():
+            digest = hashlib.sha256(self.delivery_id.encode("utf-8", "surrogatepass")).hexdigest()
+            object.__setattr__(self, "delivery_id", "sha256:" + digest)
 
 
 class SourceOptions(BaseModel):
