@@ -18,6 +18,9 @@ from services.ingest.endpoints import router as api_router
 from services.ingest.ledger import DeliveryLedger
 from services.ingest.service import IdempotencyConflict, IngestService
 from services.ingest.settings import IngestSettings
+from services.ingest.webhooks.endpoints import router as webhooks_router
+from services.ingest.webhooks.sources import ConfiguredSource, build_sources
+from shared.config import LeadRelayConfig, load_config
 from shared.db import create_engine, create_session_factory
 from shared.events import Topics
 from shared.http_ops import database_ready, ops_router
@@ -35,14 +38,16 @@ class IngestRuntime:
     producer: EventProducer
     ledger: DeliveryLedger
     service: IngestService
+    sources: dict[str, ConfiguredSource]
 
     async def readiness(self) -> dict[str, bool]:
         return {"database": await database_ready(self.engine), "broker": await self.producer.healthy()}
 
 
-def bootstrap(settings: IngestSettings | None = None) -> IngestRuntime:
+def bootstrap(settings: IngestSettings | None = None, config: LeadRelayConfig | None = None) -> IngestRuntime:
     settings = settings or IngestSettings()
     common = settings.common
+    config = config or load_config(common.config)
     topics = Topics(common.topic_prefix)
     engine = create_engine(settings.effective_database_url)
     producer = service_producer(common, "leadrelay-ingest")
@@ -50,7 +55,8 @@ def bootstrap(settings: IngestSettings | None = None) -> IngestRuntime:
         create_session_factory(engine), timedelta(hours=settings.idempotency_retention_hours)
     )
     service = IngestService(producer, ledger, topics)
-    return IngestRuntime(settings, engine, producer, ledger, service)
+    sources = build_sources(config, dev=common.is_dev)
+    return IngestRuntime(settings, engine, producer, ledger, service, sources)
 
 
 async def purge_loop(ledger: DeliveryLedger, stop: asyncio.Event, every_s: float = 3600) -> None:
@@ -81,12 +87,16 @@ def create_app(runtime: IngestRuntime) -> FastAPI:
             yield
         finally:
             await loops.shutdown()
+            for source in runtime.sources.values():
+                if source.graph is not None:
+                    await source.graph.aclose()
             await runtime.producer.stop()
             await runtime.engine.dispose()
 
     app = FastAPI(title="LeadRelay ingest", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.ingest = runtime.service
+    app.state.sources = runtime.sources
     retry_after = {"Retry-After": str(settings.retry_after_s)}
 
     @app.exception_handler(BrokerUnavailable)
@@ -121,4 +131,5 @@ def create_app(runtime: IngestRuntime) -> FastAPI:
 
     app.include_router(ops_router(runtime.readiness))
     app.include_router(api_router)
+    app.include_router(webhooks_router)
     return app

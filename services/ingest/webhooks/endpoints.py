@@ -1,0 +1,170 @@
+"""`POST /v1/sources/{source}/webhooks`: a configured form tool's delivery, verified then mapped.
+
+Order: source known (404) → rate limit (429) → media type and size on the raw bytes (415, 413)
+→ signature over the exact bytes (401) → map the vendor's payload (422) → publish each lead
+with a durable ack (202; a repeated delivery id answers 200 with the original ids).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
+from fastapi.responses import JSONResponse, PlainTextResponse
+from pydantic import BaseModel, ValidationError
+
+from services.ingest.endpoints import Service, Settings, read_raw_body
+from services.ingest.observability import INGESTED
+from services.ingest.schemas import LeadIn
+from services.ingest.service import DeliveryRef, Receipt
+from services.ingest.sources import (
+    GraphError,
+    InboundRequest,
+    MappedLead,
+    PayloadError,
+    SignatureError,
+    SubscriptionRefused,
+    map_request,
+    verify_subscription,
+)
+from services.ingest.webhooks.rate_limit import TokenBucket
+from services.ingest.webhooks.sources import ConfiguredSource
+
+
+class AcceptedLead(BaseModel):
+    event_id: str
+    lead_id: str
+    replayed: bool
+
+
+class WebhookAccepted(BaseModel):
+    """The first lead's ids (most deliveries carry one), and every lead the delivery carried."""
+
+    event_id: str
+    lead_id: str
+    leads: list[AcceptedLead]
+
+
+async def get_source(request: Request, source: Annotated[str, Path(max_length=100)]) -> ConfiguredSource:
+    sources: dict[str, ConfiguredSource] = request.app.state.sources
+    found = sources.get(source)
+    if found is None:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND,
+            f"no webhook source {source!r} is configured; declare it under `sources:` in the config",
+        )
+    return found
+
+
+Source = Annotated[ConfiguredSource, Depends(get_source)]
+router = APIRouter(prefix="/v1/sources", tags=["webhooks"])
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "Repeated delivery: the original ids, no new event", "model": WebhookAccepted},
+    401: {"description": "Missing, invalid or stale signature"},
+    404: {"description": "No such source in the config"},
+    413: {"description": "Body too large"},
+    415: {"description": "A media type this vendor does not send"},
+    422: {"description": "Verified, but not a lead this source can map (the field is named)"},
+    429: {"description": "Over this source's rate limit; retry after Retry-After seconds"},
+    503: {"description": "The broker (or the vendor's API) cannot serve now; retry after Retry-After"},
+}
+
+
+def _inbound(request: Request, body: bytes) -> InboundRequest:
+    return InboundRequest(
+        method=request.method,
+        url=str(request.url),
+        headers={k.lower(): v for k, v in request.headers.items()},
+        body=body,
+        content_type=request.headers.get("content-type", "").split(";")[0].strip().lower(),
+        query=dict(request.query_params),
+    )
+
+
+def _delivery(mapped: MappedLead) -> DeliveryRef:
+    # Per lead, not per body: a vendor may batch the same event with others on a retry.
+    return DeliveryRef(mapped.delivery_id, hashlib.sha256(mapped.lead.model_dump_json().encode()).hexdigest())
+
+
+def _lead_in(mapped: MappedLead) -> LeadIn:
+    try:
+        return LeadIn.model_validate(
+            {**mapped.lead.model_dump(), "lead_id": mapped.lead_id, "occurred_at": mapped.occurred_at}
+        )
+    except ValidationError as exc:
+        first = exc.errors(include_url=False, include_input=False)[0]
+        raise PayloadError(".".join(str(p) for p in first["loc"]), first["msg"]) from exc
+
+
+@router.post(
+    "/{source}/webhooks",
+    status_code=202,
+    response_model=WebhookAccepted,
+    responses=_RESPONSES,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "description": "The vendor's own payload, signed as the vendor signs it (see examples/sources/)",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    },
+)
+async def post_webhook(
+    request: Request, source: Source, service: Service, settings: Settings
+) -> JSONResponse:
+    """A form tool's webhook: verified over the exact bytes, mapped to canonical leads, published."""
+    wait_s = source.limit.take()
+    if wait_s:
+        INGESTED.labels(f"webhook:{source.name}", "429").inc()
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            f"source {source.name} is over its rate limit",
+            headers={"Retry-After": TokenBucket.retry_after(wait_s)},
+        )
+    raw = await read_raw_body(request, settings.max_body_bytes, source.adapter.accepted_content_types)
+    inbound = _inbound(request, raw)
+    try:
+        source.adapter.verify(inbound, source.secrets, datetime.now(UTC))
+    except SignatureError as exc:
+        INGESTED.labels(f"webhook:{source.name}", "401").inc()
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, exc.reason) from exc
+    try:
+        mapped = await map_request(source.adapter, inbound, source.options, source.graph)
+        receipts: list[Receipt] = [
+            await service.capture_lead(_lead_in(m), source.name, _delivery(m)) for m in mapped
+        ]
+    except PayloadError as exc:
+        INGESTED.labels(f"webhook:{source.name}", "422").inc()
+        detail = [{"loc": ["body", *exc.field.split(".")], "msg": exc.reason, "type": "payload_error"}]
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from exc
+    except GraphError as exc:
+        if not exc.retryable:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"graph api: {exc.reason}") from exc
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            "the vendor's API is unavailable",
+            headers={"Retry-After": "30"},
+        ) from exc
+    if not receipts:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "the delivery carried no lead")
+    code = status.HTTP_200_OK if all(r.replayed for r in receipts) else status.HTTP_202_ACCEPTED
+    INGESTED.labels(f"webhook:{source.name}", str(code)).inc()
+    body = WebhookAccepted(
+        event_id=receipts[0].event_id,
+        lead_id=receipts[0].lead_id,
+        leads=[AcceptedLead(event_id=r.event_id, lead_id=r.lead_id, replayed=r.replayed) for r in receipts],
+    )
+    return JSONResponse(body.model_dump(), status_code=code)
+
+
+@router.get("/{source}/webhooks", response_class=PlainTextResponse, responses={403: {}, 404: {}})
+async def verify_webhook_subscription(request: Request, source: Source) -> PlainTextResponse:
+    """Facebook's subscription check: echo `hub.challenge` when `hub.verify_token` is ours."""
+    if source.kind != "facebook" or source.verify_token is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"source {source.name} has no subscription check")
+    try:
+        return PlainTextResponse(verify_subscription(dict(request.query_params), source.verify_token))
+    except SubscriptionRefused as exc:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from exc
