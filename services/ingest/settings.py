@@ -19,6 +19,9 @@ class IngestSettings(ServiceSettings):
     max_body_bytes: int = 64 * 1024
     # A repeated delivery inside this span answers 200 with the original ids. Senders retry for
     # up to ~3 days (Standard Webhooks), so keys are kept that long by default.
+    # The public base URL vendors call (e.g. https://leads.example.com) when a proxy sits in front:
+    # HubSpot signs the URL it called, which the proxy's internal URL would not match.
+    public_url: str | None = None
     idempotency_retention_hours: float = Field(default=72, gt=0)
     # How long a client is told to wait before retrying when the broker cannot take the write.
     retry_after_s: int = 2

@@ -191,3 +191,28 @@ def test_rate_limit_is_429_with_retry_after(
         limited = _post(client, "typeform", SECRET["typeform"])
         assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
         assert _post(client, "tally", SECRET["tally"]).status_code == 202  # other sources unaffected
+
+
+def test_a_verified_delivery_without_a_lead_is_200_not_an_error(client: TestClient) -> None:
+    """A HubSpot deletion carries no lead: acknowledged, nothing published, no vendor retry."""
+    url = "http://testserver/v1/sources/hubspot/webhooks"
+    deletion = [
+        {"eventId": 9, "subscriptionType": "contact.deletion", "objectId": 1, "occurredAt": 1700000000000}
+    ]
+    headers, body = signed_request("hubspot", SECRET["hubspot"], deletion, datetime.now(UTC), url)
+    response = client.post(url, content=body, headers=headers)
+    assert (response.status_code, response.json()) == (200, {"event_id": None, "lead_id": None, "leads": []})
+
+
+def test_hubspot_behind_a_proxy_verifies_against_the_public_url(
+    env: None, broker: Any, database_url: str, topic_prefix: str, graph_url: str
+) -> None:
+    settings = settings_for(broker.bootstrap, database_url, topic_prefix).model_copy(
+        update={"max_body_bytes": 65536, "public_url": "https://leads.example.com"}
+    )
+    public = "https://leads.example.com/v1/sources/hubspot/webhooks"
+    headers, body = signed_request(
+        "hubspot", SECRET["hubspot"], load_sample("hubspot"), datetime.now(UTC), public
+    )
+    with TestClient(create_app(bootstrap(settings, _config(graph_url)))) as client:
+        assert client.post("/v1/sources/hubspot/webhooks", content=body, headers=headers).status_code == 202

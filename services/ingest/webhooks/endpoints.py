@@ -40,10 +40,13 @@ class AcceptedLead(BaseModel):
 
 
 class WebhookAccepted(BaseModel):
-    """The first lead's ids (most deliveries carry one), and every lead the delivery carried."""
+    """The first lead's ids (most deliveries carry one), and every lead the delivery carried.
 
-    event_id: str
-    lead_id: str
+    A verified delivery that carries no lead (a cancellation, a deletion) answers 200 with no
+    leads: the vendor must not retry it, nor disable the subscription for it."""
+
+    event_id: str | None
+    lead_id: str | None
     leads: list[AcceptedLead]
 
 
@@ -72,10 +75,16 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _inbound(request: Request, body: bytes) -> InboundRequest:
+def _inbound(request: Request, body: bytes, public_url: str | None) -> InboundRequest:
+    # Vendors that sign the URL (HubSpot v3) sign the public one: behind a proxy, rebuild it.
+    url = str(request.url)
+    if public_url:
+        url = (
+            public_url.rstrip("/") + request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        )
     return InboundRequest(
         method=request.method,
-        url=str(request.url),
+        url=url,
         headers={k.lower(): v for k, v in request.headers.items()},
         body=body,
         content_type=request.headers.get("content-type", "").split(";")[0].strip().lower(),
@@ -124,7 +133,7 @@ async def post_webhook(
             headers={"Retry-After": TokenBucket.retry_after(wait_s)},
         )
     raw = await read_raw_body(request, settings.max_body_bytes, source.adapter.accepted_content_types)
-    inbound = _inbound(request, raw)
+    inbound = _inbound(request, raw, settings.public_url)
     try:
         source.adapter.verify(inbound, source.secrets, datetime.now(UTC))
     except SignatureError as exc:
@@ -147,13 +156,11 @@ async def post_webhook(
             "the vendor's API is unavailable",
             headers={"Retry-After": "30"},
         ) from exc
-    if not receipts:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "the delivery carried no lead")
     code = status.HTTP_200_OK if all(r.replayed for r in receipts) else status.HTTP_202_ACCEPTED
     INGESTED.labels(f"webhook:{source.name}", str(code)).inc()
     body = WebhookAccepted(
-        event_id=receipts[0].event_id,
-        lead_id=receipts[0].lead_id,
+        event_id=receipts[0].event_id if receipts else None,
+        lead_id=receipts[0].lead_id if receipts else None,
         leads=[AcceptedLead(event_id=r.event_id, lead_id=r.lead_id, replayed=r.replayed) for r in receipts],
     )
     return JSONResponse(body.model_dump(), status_code=code)
