@@ -9,6 +9,11 @@ from services.router.domain.routing import teams_from_config
 from services.router.domain.rules import RuleSet
 from services.router.handlers import router_dispatcher
 from services.router.settings import RouterSettings
+from services.router.sla.ladder import Ladder
+from services.router.sla.service import SlaService
+from services.router.sla.setup import SlaSetup
+from services.router.sla.time_source import SystemClock
+from services.router.sla.timer_loop import SlaTimerLoop
 from services.router.tables import outbox
 from shared.config import LeadRelayConfig, load_config
 from shared.consumer_service import ConsumerService, build_consumer_service, consumer_app, service_parts
@@ -25,9 +30,12 @@ def bootstrap(
     parts = service_parts("router", settings)
     relay = OutboxRelay(parts.sessions, outbox, parts.producer)
     router = Router(RuleSet.from_config(config.qualification), teams_from_config(config.routing))
-    handler = router_dispatcher(parts.sessions, router, topics, on_commit=relay.wakeup)
+    sla = SlaService(SlaSetup.from_config(config), SystemClock())
+    handler = router_dispatcher(parts.sessions, router, topics, on_commit=relay.wakeup, sla=sla)
     service = build_consumer_service(parts, settings, [topics.lead_events], handler)
+    timers = SlaTimerLoop(parts.sessions, Ladder(sla, router.teams), topics, on_commit=relay.wakeup)
     service.loops["outbox"] = relay.run
+    service.loops["sla-timers"] = timers.run
     service.checks["outbox"] = relay.healthy
     service.on_shutdown.append(relay.wakeup)  # a last round for what the consumer just committed
     return service

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Column, Index, MetaData, String, Table
+from sqlalchemy import JSON, BigInteger, Column, Index, Integer, MetaData, String, Table
 
 from shared.db.tables import BigId, UtcDateTime, inbox_table, outbox_table
 
@@ -40,3 +40,44 @@ rotation = Table(
     Column("assignments", BigInteger, nullable=False, server_default="0"),
     Column("updated_at", UtcDateTime()),
 )
+
+# SLA clocks: one per (lead, policy, start), open until its stop event (services/router/sla/).
+sla_clocks = Table(
+    "router_sla_clocks",
+    metadata,
+    Column("clock_id", String(100), primary_key=True),
+    Column("lead_id", String(200), nullable=False),
+    Column("policy", String(200), nullable=False),
+    Column("target", String(50), nullable=False),
+    Column("team", String(200), nullable=False),
+    Column("rep_id", String(200)),
+    Column("source", String(200), nullable=False),
+    Column("captured_at", UtcDateTime(), nullable=False),
+    Column("started_at", UtcDateTime(), nullable=False),
+    Column("breach_at", UtcDateTime()),
+    Column("pauses", JSON, nullable=False),  # [[from, to | null], ...] ISO instants
+    Column("status", String(20), nullable=False),  # open | met | cancelled
+    Column("stopped_at", UtcDateTime()),
+)
+Index("ix_router_sla_clocks_lead", sla_clocks.c.lead_id, sla_clocks.c.status)
+
+# Durable timers: a row per warning / breach / ladder step, fired once (state pending -> fired).
+sla_timers = Table(
+    "router_sla_timers",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("timer_id", String(100), nullable=False, unique=True),
+    Column("clock_id", String(100), nullable=False),
+    Column("lead_id", String(200), nullable=False),
+    Column("key", String(100), nullable=False),
+    Column("kind", String(20), nullable=False),  # warning | breach | escalation
+    Column("action", String(30)),
+    Column("queue", String(200)),
+    Column("step", Integer),
+    Column("due_at", UtcDateTime(), nullable=False),
+    Column("state", String(20), nullable=False),  # pending | fired | cancelled
+    Column("claimed_by", String(100)),  # SQLite's single-writer claim marks its rows with a token
+    Column("fired_at", UtcDateTime()),
+)
+Index("ix_router_sla_timers_due", sla_timers.c.state, sla_timers.c.due_at)
+Index("ix_router_sla_timers_clock", sla_timers.c.clock_id)

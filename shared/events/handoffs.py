@@ -138,6 +138,7 @@ class SlaEscalated(SlaEvent):
     action: str
     step: int = Field(description="index of the step in the policy's escalation ladder")
     manager: str | None = None
+    reasons: list[Reason] = Field(default_factory=list)
     due_at: datetime
     fired_at: datetime
 

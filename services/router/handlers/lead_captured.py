@@ -15,6 +15,7 @@ from services.router.domain.decision import Decision, Router
 from services.router.domain.routing import Assignment, Placement
 from services.router.observability import DECISIONS
 from services.router.repository import RouterRepository
+from services.router.sla.service import SlaService
 from shared.events import CloudEvent, LeadCaptured, Topics
 from shared.logging import get_logger
 
@@ -28,11 +29,14 @@ class LeadCapturedHandler:
         router: Router,
         topics: Topics,
         on_commit: Callable[[], None],
+        *,
+        sla: SlaService | None = None,
     ) -> None:
         self._sessions = sessions
         self._router = router
         self._topics = topics
         self._on_commit = on_commit
+        self._sla = sla
 
     async def __call__(self, event: CloudEvent, captured: LeadCaptured) -> bool:
         """Decide and persist; False when this event was already handled (redelivery)."""
@@ -60,7 +64,10 @@ class LeadCapturedHandler:
                 decided_at=datetime.now(UTC),
             )
             await repo.record(decision.records())
-            await repo.enqueue(self._topics.handoffs, decision.events())
+            events = decision.events()
+            if self._sla is not None and isinstance(placement, Assignment):
+                events += await self._sla.start(session, event, captured, placement)  # SLA clocks start now
+            await repo.enqueue(self._topics.handoffs, events)
         self._on_commit()  # the outbox relay publishes now rather than at its next poll
         DECISIONS.labels(outcome=triage.qualification.outcome).inc()
         log.info(
