@@ -12,7 +12,7 @@ from services.router.settings import RouterSettings
 from services.router.sla.ladder import Ladder
 from services.router.sla.service import SlaService
 from services.router.sla.setup import SlaSetup
-from services.router.sla.time_source import SystemClock
+from services.router.sla.time_source import Clock, SystemClock
 from services.router.sla.timer_loop import SlaTimerLoop
 from services.router.tables import outbox
 from shared.config import LeadRelayConfig, load_config
@@ -22,15 +22,18 @@ from shared.outbox_relay import OutboxRelay
 
 
 def bootstrap(
-    settings: RouterSettings | None = None, config: LeadRelayConfig | None = None
+    settings: RouterSettings | None = None,
+    config: LeadRelayConfig | None = None,
+    clock: Clock | None = None,
 ) -> ConsumerService:
+    """`clock` is where SLA clocks read "now" (the system clock unless a test drives it by hand)."""
     settings = settings or RouterSettings()
     config = config or load_config(settings.common.config)
     topics = Topics(settings.common.topic_prefix)
     parts = service_parts("router", settings)
     relay = OutboxRelay(parts.sessions, outbox, parts.producer)
     router = Router(RuleSet.from_config(config.qualification), teams_from_config(config.routing))
-    sla = SlaService(SlaSetup.from_config(config), SystemClock())
+    sla = SlaService(SlaSetup.from_config(config), clock or SystemClock())
     handler = router_dispatcher(parts.sessions, router, topics, on_commit=relay.wakeup, sla=sla)
     service = build_consumer_service(parts, settings, [topics.lead_events], handler)
     timers = SlaTimerLoop(parts.sessions, Ladder(sla, router.teams), topics, on_commit=relay.wakeup)
