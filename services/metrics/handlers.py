@@ -1,4 +1,4 @@
-"""Metrics consumer: every stage-moving event, dispatched by model to the projection."""
+"""Metrics consumer: every stage-moving event, plus SLA outcomes, dispatched by model to the projection."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.metrics.domain.stages import STAGE_MOVING_MODELS
 from services.metrics.projection import Projector
 from shared.dispatch import Dispatcher
+from shared.events import SlaBreached, SlaMet
 
 
 def metrics_dispatcher(sessions: async_sessionmaker[AsyncSession]) -> Dispatcher:
     project = Projector(sessions)
-    return Dispatcher(dict.fromkeys(STAGE_MOVING_MODELS, project))
+    return Dispatcher(dict.fromkeys((*STAGE_MOVING_MODELS, SlaMet, SlaBreached), project))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.metrics.bootstrap import bootstrap, create_app
+from services.metrics.bootstrap import bootstrap, create_app, load_report_config
 from services.metrics.settings import MetricsSettings
 from shared.logging import configure_logging
 from shared.runtime import serve
@@ -11,4 +11,4 @@ from shared.runtime import serve
 def run() -> None:
     settings = MetricsSettings()
     configure_logging(settings.common.log_level, settings.common.log_format, service="metrics")
-    serve(create_app(bootstrap(settings)), settings.host, settings.port)
+    serve(create_app(bootstrap(settings), load_report_config(settings)), settings.host, settings.port)

@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Index, Integer, MetaData, String, Table, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Date,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+)
 
 from shared.db.tables import BigId, UtcDateTime, inbox_table
 
@@ -25,7 +37,22 @@ transitions = Table(
 )
 Index("ix_metrics_transitions_lead", transitions.c.lead_id, transitions.c.occurred_at)
 
-# One row per lead: what the funnel groups by.
+# The metrics log: one PII-free fact per event handled (live or imported). Everything below is a
+# fold over it, so `leadrelay replay` rebuilds the read model from this table alone.
+events = Table(
+    "metrics_events",
+    metadata,
+    Column("event_id", String(100), primary_key=True),
+    Column("lead_id", String(200), nullable=False),
+    Column("type", String(100), nullable=False),
+    Column("occurred_at", UtcDateTime(), nullable=False),
+    Column("recorded_at", UtcDateTime(), nullable=False),
+    Column("body", JSON, nullable=False),
+)
+Index("ix_metrics_events_lead", events.c.lead_id, events.c.occurred_at)
+
+# One row per lead, denormalised so every report is one GROUP BY over this table: the dimensions,
+# the first time each stage was reached, the deal, and the SLA outcome (all on event time).
 leads = Table(
     "metrics_leads",
     metadata,
@@ -34,6 +61,24 @@ leads = Table(
     Column("captured_at", UtcDateTime()),
     Column("furthest_rank", Integer),
     Column("updated_at", UtcDateTime(), nullable=False),
+    Column("campaign", String(300)),
+    Column("product_line", String(100)),
+    Column("team", String(200)),
+    Column("rep_id", String(200)),
+    Column("first_touch_at", UtcDateTime()),
+    Column("mql_at", UtcDateTime()),
+    Column("queued_at", UtcDateTime()),
+    Column("assigned_at", UtcDateTime()),
+    Column("sal_at", UtcDateTime()),
+    Column("sql_at", UtcDateTime()),
+    Column("won_at", UtcDateTime()),
+    Column("lost_at", UtcDateTime()),
+    Column("disqualified_at", UtcDateTime()),
+    Column("nurturing_at", UtcDateTime()),
+    Column("rejected_at", UtcDateTime()),
+    Column("deal_value", Float),
+    Column("expected_close", Date),
+    Column("sla_first_touch", String(20)),
 )
 Index("ix_metrics_leads_cohort", leads.c.captured_at, leads.c.source)
 
@@ -46,5 +91,6 @@ lead_stages = Table(
     Column("first_at", UtcDateTime(), nullable=False),
     Column("last_at", UtcDateTime(), nullable=False),
     Column("entries", BigInteger, nullable=False),
+    Column("seconds", Float),  # cumulative closed time in stage; NULL while never left
 )
 Index("ix_metrics_lead_stages_stage", lead_stages.c.stage)

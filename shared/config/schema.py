@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import cel
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from services.metrics.domain.reporting_config import QuotaEntry, ReportingConfig, SpendEntry
 from services.router.sla.calendar import Calendar
 from services.router.sla.policy import SlaPolicy
 from shared.events import QualificationOutcome
@@ -184,6 +185,9 @@ class LeadRelayConfig(_Strict):
     routing: RoutingConfig
     sla: list[SlaPolicyConfig] = Field(default_factory=list, description="SLA policies; several may apply")
     feedback: FeedbackConfig = Field(default_factory=FeedbackConfig)
+    reporting: ReportingConfig = Field(default_factory=ReportingConfig)
+    spend: list[SpendEntry] = Field(default_factory=list, description="marketing spend per source and month")
+    quotas: list[QuotaEntry] = Field(default_factory=list, description="revenue targets per period")
 
     @field_validator("routing")
     @classmethod

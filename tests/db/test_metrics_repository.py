@@ -9,10 +9,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.metrics.domain.periods import window
+from services.metrics.funnel.service import funnel_csv, funnel_report
 from services.metrics.handlers import metrics_dispatcher
-from services.metrics.schemas import FunnelFilters
-from services.metrics.service import funnel_csv, funnel_report
-from services.metrics.tables import lead_stages, leads, transitions
+from services.metrics.reports.scope import Scope
+from services.metrics.tables import events, lead_stages, leads, transitions
+from services.metrics.timeline.service import timeline_csv, timeline_report
 from shared.dispatch import Dispatcher, decode
 from shared.events import EVENT_MODELS, CloudEvent, LeadData
 
@@ -38,6 +40,14 @@ def event(kind: str, lead_id: str, at: datetime, event_id: str, source: str = "w
     data = {**_DATA[kind], "source": source}
     EVENT_MODELS[kind].model_validate(data)
     return CloudEvent(id=event_id, source="test", type=kind, time=at, subject=lead_id, data=data)
+
+
+def FunnelFilters(
+    captured_from: datetime | None = None, captured_to: datetime | None = None, source: str | None = None
+) -> Scope:
+    period = "custom" if captured_from or captured_to else "all"
+    w = window(period, "UTC", now=T0, start=captured_from, end=captured_to)
+    return Scope(w, {"source": source} if source else {})
 
 
 async def feed(handler: Dispatcher, *events: CloudEvent) -> list[bool]:
@@ -130,18 +140,66 @@ async def test_cohort_and_source_filters_use_event_time(sessions: async_sessionm
         assert (await funnel_report(s, FunnelFilters())).total == 3
 
 
-async def test_events_that_move_no_stage_are_ignored(sessions: async_sessionmaker[AsyncSession]) -> None:
+async def test_a_first_touch_moves_no_stage_but_is_kept_for_response_times(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
     handler = metrics_dispatcher(sessions)
-    assert (
-        decode(CloudEvent(id="q1", source="t", type="sla.started", time=T0, subject="q", data={}).to_bytes())
-        is None
-    )
     activity = CloudEvent(
         id="q2", source="t", type="activity.recorded", time=T0, subject="q", data={"kind": "first_touch"}
     )
-    assert await feed(handler, activity) == [False]
+    assert await feed(handler, activity, activity) == [True, False]
     async with sessions() as s:
-        assert (await s.execute(select(leads))).all() == []
+        row = (await s.execute(select(leads))).one()
+        assert (row.first_touch_at, row.furthest_rank) == (T0, None)
+        assert (await s.execute(select(transitions))).all() == []
+        assert len((await s.execute(select(events))).all()) == 1
+
+
+async def test_time_in_stage_is_cumulative_over_reentries_and_open_stints_are_not_counted(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    handler = metrics_dispatcher(sessions)
+    hour = timedelta(hours=1)
+    await feed(
+        handler,
+        event("lead.captured", "t", T0, "t1"),
+        event("lead.queued", "t", T0 + hour, "t2"),
+        event("lead.assigned", "t", T0 + 2 * hour, "t3"),  # queued 1 h
+        event("lead.queued", "t", T0 + 5 * hour, "t4"),  # assigned 3 h, queued again
+        event("lead.assigned", "t", T0 + 7 * hour, "t5"),  # queued 2 h more: 3 h in all
+    )
+    async with sessions() as s:
+        rows = {r.stage: r for r in (await s.execute(select(lead_stages))).all()}
+        timeline = await timeline_report(s, "t")
+    assert (rows["queued"].seconds, rows["queued"].entries) == (3 * 3600, 2)
+    assert rows["captured"].seconds == 3600
+    assert rows["assigned"].seconds == 3 * 3600  # the open stint since T0+7h is not counted
+    assert rows["assigned"].first_at == T0 + 2 * hour and rows["assigned"].last_at == T0 + 7 * hour
+    assert timeline is not None
+    assert [e.type for e in timeline.entries] == ["lead.captured", *["lead.queued", "lead.assigned"] * 2]
+
+
+async def test_timeline_shows_every_decision_with_its_reasons(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    handler = metrics_dispatcher(sessions)
+    reason = {"code": "round_robin", "message": "next in rotation", "detail": {"rep": "ana"}}
+    assigned = event("lead.assigned", "x", T0 + timedelta(seconds=5), "x2")
+    assigned = assigned.model_copy(update={"data": {**assigned.data, "reasons": [reason]}})
+    await feed(handler, assigned, event("lead.captured", "x", T0, "x1"))  # the decision arrives first
+    async with sessions() as s:
+        timeline = await timeline_report(s, "x")
+        assert await timeline_report(s, "nobody") is None
+    assert timeline is not None
+    assert [(e.type, e.category) for e in timeline.entries] == [
+        ("lead.captured", "capture"),
+        ("lead.assigned", "decision"),
+    ]
+    decision = timeline.entries[1]
+    assert (decision.rep_id, decision.team, decision.reasons) == ("ana", "t", [reason])
+    assert decision.detail["policy"] == "round_robin"
+    assert "next in rotation" in timeline_csv(timeline)
+    assert "p@example.com" not in timeline.model_dump_json()  # the person never reaches the metrics log
 
 
 async def test_queued_lead_is_shown_apart_and_not_counted_as_assigned(

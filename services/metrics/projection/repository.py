@@ -1,20 +1,30 @@
-"""The write side's SQL: the append-only transition log and the per-lead fold (stages, furthest rank).
+"""The write side's SQL: the fact log, the append-only transition log, and the per-lead fold.
 
-Kept apart from the report queries so `replay` can rebuild the read model with the same code.
+Kept apart from the report queries so the live consumer, `import` and `replay` share one path:
+store facts (duplicates ignored by event id), then refold the touched leads from all their facts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.metrics.domain.stages import Transition, furthest_rank
-from services.metrics.tables import inbox, lead_stages, leads, transitions
+from services.metrics.domain.facts import Fact
+from services.metrics.domain.fold import LeadState, fold
+from services.metrics.tables import events, inbox, lead_stages, leads, transitions
 from shared.db.dialect import insert_ignoring_conflicts
 from shared.db.inbox import claim_event
+
+# Bound parameters per statement stay well under SQLite's and asyncpg's limits.
+CHUNK = 500
+
+
+def _chunks(items: Sequence[str], size: int = CHUNK) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 class ProjectionRepository:
@@ -24,69 +34,112 @@ class ProjectionRepository:
     async def claim(self, event_id: str) -> bool:
         return await claim_event(self.session, inbox, event_id)
 
-    async def apply(self, lead_id: str, source: str | None, items: Sequence[Transition]) -> None:
-        """Record transitions for one lead and fold them into its row (locked: instances may race)."""
+    async def lock(self, lead_ids: Sequence[str]) -> None:
+        """Hold the leads' rows (created if new) so instances folding the same lead take turns."""
+        now = datetime.now(UTC)
+        for chunk in _chunks(sorted(set(lead_ids))):  # sorted: a fixed lock order, no deadlock
+            await self.session.execute(
+                insert_ignoring_conflicts(self.session, leads),
+                [{"lead_id": lead_id, "updated_at": now} for lead_id in chunk],
+            )
+            await self.session.execute(
+                select(leads.c.lead_id).where(leads.c.lead_id.in_(chunk)).with_for_update()
+            )
+
+    async def record(self, facts: Sequence[Fact]) -> list[Fact]:
+        """Store facts and their transitions; returns those not stored before (by event id)."""
+        if not facts:
+            return []
+        ids = [f.event_id for f in facts]
+        known: set[str] = set()
+        for chunk in _chunks(ids):
+            rows = await self.session.execute(select(events.c.event_id).where(events.c.event_id.in_(chunk)))
+            known |= {r[0] for r in rows}
+        new = list({f.event_id: f for f in facts if f.event_id not in known}.values())
+        if not new:
+            return []
         now = datetime.now(UTC)
         await self.session.execute(
-            insert_ignoring_conflicts(self.session, leads).values(lead_id=lead_id, updated_at=now)
-        )
-        row = (
-            await self.session.execute(
-                select(leads.c.source, leads.c.captured_at, leads.c.furthest_rank)
-                .where(leads.c.lead_id == lead_id)
-                .with_for_update()
-            )
-        ).one()
-        captured = [t.occurred_at for t in items if t.stage == "captured"]
-        ranks = [r for r in (row.furthest_rank, furthest_rank([t.stage for t in items])) if r is not None]
-        await self.session.execute(
-            update(leads)
-            .where(leads.c.lead_id == lead_id)
-            .values(
-                source=row.source or source,
-                captured_at=min([*captured, *([row.captured_at] if row.captured_at else [])], default=None),
-                furthest_rank=max(ranks) if ranks else None,
-                updated_at=now,
-            )
-        )
-        await self.session.execute(
-            insert(transitions),
+            insert(events),
             [
                 {
-                    "event_id": t.event_id,
-                    "lead_id": lead_id,
-                    "stage": t.stage,
-                    "event_type": t.event_type,
-                    "occurred_at": t.occurred_at,
+                    "event_id": f.event_id,
+                    "lead_id": f.lead_id,
+                    "type": f.type,
+                    "occurred_at": f.occurred_at,
                     "recorded_at": now,
+                    "body": f.body(),
                 }
-                for t in items
+                for f in new
             ],
         )
-        for t in items:
-            await self._fold_stage(lead_id, t)
+        moves = [
+            {
+                "event_id": f.event_id,
+                "lead_id": f.lead_id,
+                "stage": stage,
+                "event_type": f.type,
+                "occurred_at": f.occurred_at,
+                "recorded_at": now,
+            }
+            for f in new
+            for stage in f.stages
+        ]
+        if moves:
+            await self.session.execute(insert_ignoring_conflicts(self.session, transitions), moves)
+        return new
 
-    async def _fold_stage(self, lead_id: str, t: Transition) -> None:
-        current = (
-            await self.session.execute(
-                select(lead_stages.c.first_at, lead_stages.c.last_at).where(
-                    lead_stages.c.lead_id == lead_id, lead_stages.c.stage == t.stage
+    async def facts_of(self, lead_ids: Sequence[str]) -> dict[str, list[Fact]]:
+        found: dict[str, list[Fact]] = {lead_id: [] for lead_id in lead_ids}
+        for chunk in _chunks(list(lead_ids)):
+            stmt = select(events).where(events.c.lead_id.in_(chunk))
+            for row in (await self.session.execute(stmt)).mappings():
+                found[row["lead_id"]].append(
+                    Fact.from_row(
+                        row["event_id"], row["lead_id"], row["type"], row["occurred_at"], row["body"]
+                    )
                 )
-            )
-        ).one_or_none()
-        if current is None:
-            await self.session.execute(
-                insert(lead_stages).values(
-                    lead_id=lead_id, stage=t.stage, first_at=t.occurred_at, last_at=t.occurred_at, entries=1
-                )
-            )
+        return found
+
+    async def refold(self, lead_ids: Sequence[str]) -> list[LeadState]:
+        """Recompute the leads' rows and stage rows from all their facts (call under `lock`)."""
+        states = [fold(lead_id, facts) for lead_id, facts in (await self.facts_of(lead_ids)).items()]
+        await self.write(states)
+        return states
+
+    async def write(self, states: Sequence[LeadState]) -> None:
+        """Replace the read-model rows of these leads with their folded state."""
+        if not states:
             return
-        await self.session.execute(
-            update(lead_stages)
-            .where(lead_stages.c.lead_id == lead_id, lead_stages.c.stage == t.stage)
-            .values(
-                first_at=min(current.first_at, t.occurred_at),
-                last_at=max(current.last_at, t.occurred_at),
-                entries=lead_stages.c.entries + 1,
-            )
-        )
+        now = datetime.now(UTC)
+        ids = [s.lead_id for s in states]
+        for chunk in _chunks(ids):
+            await self.session.execute(delete(lead_stages).where(lead_stages.c.lead_id.in_(chunk)))
+            await self.session.execute(delete(leads).where(leads.c.lead_id.in_(chunk)))
+        await self.session.execute(insert(leads), [s.columns() | {"updated_at": now} for s in states])
+        stage_rows = [
+            {
+                "lead_id": s.lead_id,
+                "stage": t.stage,
+                "first_at": t.first_at,
+                "last_at": t.last_at,
+                "entries": t.entries,
+                "seconds": t.seconds,
+            }
+            for s in states
+            for t in s.stages.values()
+        ]
+        if stage_rows:
+            await self.session.execute(insert(lead_stages), stage_rows)
+
+    async def lead_ids(self, after: str | None, limit: int) -> list[str]:
+        """Every lead with facts, in id order, a page at a time (for replay)."""
+        stmt = select(events.c.lead_id).distinct().order_by(events.c.lead_id).limit(limit)
+        if after is not None:
+            stmt = stmt.where(events.c.lead_id > after)
+        return [r[0] for r in await self.session.execute(stmt)]
+
+    async def clear_read_model(self) -> None:
+        """Replay starts from nothing but the log: the per-lead rows are derived, so they go."""
+        await self.session.execute(delete(lead_stages))
+        await self.session.execute(delete(leads))

@@ -1,0 +1,1 @@
+"""What every report shares: its scope (cohort window, filters, breakdown), its config, CSV output."""

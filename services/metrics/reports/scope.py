@@ -1,0 +1,101 @@
+"""A report's scope: a cohort window in the reporting time zone, dimension filters and a breakdown.
+
+Read from the query string the same way by every report, so `?period=month&month=2026-03&by=source`
+means the same thing on /v1/funnel, /v1/pipeline and /v1/response-times.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from fastapi import Depends, HTTPException, Query, Request
+
+from services.metrics.domain.periods import Period, PeriodError, Window, window
+from services.metrics.domain.reporting_config import QuotaEntry, ReportingConfig, SpendEntry
+
+Dimension = Literal["source", "campaign", "product_line", "team", "rep"]
+DIMENSIONS: tuple[str, ...] = ("source", "campaign", "product_line", "team", "rep")
+
+
+@dataclass(frozen=True)
+class ReportConfig:
+    """The config file's reporting parts, as the metrics app holds them."""
+
+    reporting: ReportingConfig = field(default_factory=ReportingConfig)
+    spend: tuple[SpendEntry, ...] = ()
+    quotas: tuple[QuotaEntry, ...] = ()
+
+
+@dataclass(frozen=True)
+class Scope:
+    window: Window
+    filters: dict[str, str] = field(default_factory=dict)  # dimension -> value
+    by: Dimension | None = None
+    as_of: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def describe(self) -> dict[str, object]:
+        w = self.window
+        return {
+            "cohort": w.label,
+            "from": w.start.isoformat() if w.start else None,
+            "to": w.end.isoformat() if w.end else None,
+            "timezone": w.timezone,
+            "filters": dict(self.filters),
+            "by": self.by,
+            "as_of": self.as_of.isoformat(),
+        }
+
+
+def report_config(request: Request) -> ReportConfig:
+    found = getattr(request.app.state, "report_config", None)
+    return found if isinstance(found, ReportConfig) else ReportConfig()
+
+
+def _unprocessable(field_name: str, message: str) -> HTTPException:
+    return HTTPException(422, detail=[{"loc": ["query", field_name], "msg": message, "type": "value_error"}])
+
+
+Text = Annotated[str | None, Query(max_length=300)]
+
+
+def report_scope(
+    config: Annotated[ReportConfig, Depends(report_config)],
+    period: Annotated[Period | None, Query(description="all, month, quarter, ytd, custom")] = None,
+    month: Annotated[str | None, Query(description="period=month: YYYY-MM (default: this month)")] = None,
+    quarter: Annotated[str | None, Query(description="period=quarter: YYYY-Qn")] = None,
+    year: Annotated[int | None, Query(ge=1970, le=9999, description="period=ytd: the year")] = None,
+    start: Annotated[
+        datetime | date | None, Query(alias="from", description="custom cohort start (inclusive)")
+    ] = None,
+    end: Annotated[
+        datetime | date | None, Query(alias="to", description="custom cohort end (exclusive)")
+    ] = None,
+    tz: Annotated[str | None, Query(description="reporting time zone (default: the config's)")] = None,
+    by: Annotated[Dimension | None, Query(description="one result per value of this dimension")] = None,
+    source: Text = None,
+    campaign: Text = None,
+    product_line: Text = None,
+    team: Text = None,
+    rep: Text = None,
+    as_of: Annotated[datetime | None, Query(description="'now' for slippage and YTD (default: now)")] = None,
+) -> Scope:
+    timezone = tz or config.reporting.timezone
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise _unprocessable(
+            "tz", f"unknown time zone {timezone!r}; use an IANA name like Europe/Paris"
+        ) from None
+    if as_of is not None and as_of.tzinfo is None:
+        raise _unprocessable("as_of", "datetime needs a time zone (Z or +hh:mm)")
+    now = as_of.astimezone(UTC) if as_of else datetime.now(UTC)
+    chosen: Period = period or ("custom" if start or end else "all")
+    try:
+        w = window(chosen, timezone, now=now, month=month, quarter=quarter, year=year, start=start, end=end)
+    except PeriodError as exc:
+        raise _unprocessable("period", str(exc)) from None
+    values = {"source": source, "campaign": campaign, "product_line": product_line, "team": team, "rep": rep}
+    return Scope(w, {k: v for k, v in values.items() if v is not None}, by, now)

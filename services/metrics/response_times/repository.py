@@ -1,0 +1,113 @@
+"""Response-time queries. On PostgreSQL the percentiles are computed in SQL (percentile_cont, one
+sort per measure, GROUPING SETS for the total and the breakdown in one pass); SQLite has no
+ordered-set aggregates, so there the per-lead durations are read and summarised in Python."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Float, case, extract, func, literal, literal_column, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY, array
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.metrics.domain.response_times import DelayStats, ResponseSummary, Sample, summarize
+from services.metrics.domain.stats import BANDS, QUANTILES, ratio
+from services.metrics.reports.repository import DIMENSION_COLUMNS, cohort_where
+from services.metrics.reports.scope import Scope
+from services.metrics.tables import leads
+
+Summaries = dict[str | None, ResponseSummary]  # breakdown value -> summary; key "" is the total
+TOTAL = ""
+
+
+def _minutes(later: datetime | None, earlier: datetime | None) -> float | None:
+    return None if later is None or earlier is None else (later - earlier).total_seconds() / 60
+
+
+async def response_summaries(session: AsyncSession, scope: Scope, target_minutes: float) -> Summaries:
+    if session.get_bind().dialect.name == "postgresql":
+        return await _postgres(session, scope, target_minutes)
+    group = DIMENSION_COLUMNS[scope.by] if scope.by else literal(None)
+    stmt = select(
+        group, leads.c.captured_at, leads.c.assigned_at, leads.c.first_touch_at, leads.c.sla_first_touch
+    ).where(or_(leads.c.first_touch_at.is_not(None), leads.c.assigned_at.is_not(None)), *cohort_where(scope))
+    samples: dict[str | None, list[Sample]] = {TOTAL: []}
+    for g, captured, assigned, touched, sla in (await session.execute(stmt)).all():
+        sample = Sample(
+            _minutes(touched, captured), _minutes(assigned, captured), _minutes(touched, assigned), sla
+        )
+        samples[TOTAL].append(sample)
+        if scope.by:
+            samples.setdefault(None if g is None else str(g), []).append(sample)
+    return {k: summarize(v, target_minutes) for k, v in samples.items()}
+
+
+def _pg_minutes(later: ColumnElement[datetime], earlier: ColumnElement[datetime]) -> ColumnElement[Any]:
+    return extract("epoch", later - earlier) / 60.0
+
+
+def _band(speed: ColumnElement[Any], i: int) -> ColumnElement[bool]:
+    """As `band_of`: [lo, hi), the first band open below (a touch logged before capture), the last above."""
+    _, lo, hi = BANDS[i]
+    if i == 0:
+        return speed < hi
+    if i == len(BANDS) - 1:
+        return speed >= lo
+    return (speed >= lo) & (speed < hi)
+
+
+async def _postgres(session: AsyncSession, scope: Scope, target_minutes: float) -> Summaries:
+    speed = _pg_minutes(leads.c.first_touch_at, leads.c.captured_at)
+    system = _pg_minutes(leads.c.assigned_at, leads.c.captured_at)
+    rep = _pg_minutes(leads.c.first_touch_at, leads.c.assigned_at)
+    quantiles = array([literal(q) for q in QUANTILES], type_=Float)
+    columns = []
+    for measure in (speed, system, rep):
+        columns += [
+            func.count(measure),
+            func.avg(measure),
+            func.percentile_cont(quantiles).within_group(measure).cast(ARRAY(Float)),
+        ]
+    columns += [func.sum(case((_band(speed, i), 1), else_=0)) for i in range(len(BANDS))]
+    columns += [
+        func.sum(case((leads.c.sla_first_touch == "met", 1), else_=0)),
+        func.sum(case((leads.c.sla_first_touch == "breached", 1), else_=0)),
+        func.sum(case((speed <= target_minutes, 1), else_=0)),
+    ]
+    keys = [DIMENSION_COLUMNS[scope.by]] if scope.by else []
+    group = keys[0] if keys else literal(None)
+    grouping = func.grouping(keys[0]) if keys else literal(1)
+    stmt = select(group, grouping, *columns).where(
+        or_(leads.c.first_touch_at.is_not(None), leads.c.assigned_at.is_not(None)), *cohort_where(scope)
+    )
+    if keys:
+        stmt = stmt.group_by(
+            func.grouping_sets(keys[0], literal_column("()"))
+        )  # the breakdown and the total, one pass
+    out: Summaries = {}
+    for row in (await session.execute(stmt)).all():
+        g, is_total, values = row[0], row[1], list(row[2:])
+        stats = []
+        for i in range(3):
+            n, mean, pcts = values[3 * i : 3 * i + 3]
+            p = [None if v is None else round(float(v), 4) for v in (pcts or [None] * len(QUANTILES))]
+            stats.append(DelayStats(int(n), None if mean is None else round(float(mean), 4), *p))
+        band_counts = [int(v or 0) for v in values[9 : 9 + len(BANDS)]]
+        met, breached, within = (int(v or 0) for v in values[9 + len(BANDS) :])
+        bands = {name: band_counts[i] for i, (name, _, _) in enumerate(BANDS)}
+        touched = stats[0].count
+        out[TOTAL if is_total else (None if g is None else str(g))] = ResponseSummary(
+            speed_to_lead=stats[0],
+            system_delay=stats[1],
+            rep_delay=stats[2],
+            bands=bands,
+            band_shares={k: ratio(n, touched) for k, n in bands.items()},
+            sla_met=met,
+            sla_breached=breached,
+            sla_compliance=ratio(met, met + breached),
+            target_minutes=target_minutes,
+            within_target=within,
+            within_target_share=ratio(within, touched),
+        )
+    return out
