@@ -94,6 +94,28 @@ def demo(
         raise typer.Exit(1)
 
 
+@app.command("import")
+def import_history(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV of historical events")],
+) -> None:
+    """Import historical leads and activities (CSV) into the metrics, with their own event times."""
+    from services.metrics.cli_commands import import_file
+    from services.metrics.importer import ImportFileError
+
+    try:
+        import_file(file, console)
+    except ImportFileError as exc:
+        _fail(f"{file}: {exc}")
+
+
+@app.command()
+def replay() -> None:
+    """Rebuild every metrics figure from the metrics log (the stored facts), with a progress bar."""
+    from services.metrics.cli_commands import replay_all
+
+    replay_all(console)
+
+
 @app.command()
 def tail(
     topic: Annotated[

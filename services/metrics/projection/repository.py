@@ -139,6 +139,16 @@ class ProjectionRepository:
             stmt = stmt.where(events.c.lead_id > after)
         return [r[0] for r in await self.session.execute(stmt)]
 
+    async def captures(self, lead_ids: Sequence[str]) -> dict[str, datetime]:
+        """When each of these leads was captured, for those already stored with a capture."""
+        found: dict[str, datetime] = {}
+        for chunk in _chunks(list(lead_ids)):
+            stmt = select(leads.c.lead_id, leads.c.captured_at).where(
+                leads.c.lead_id.in_(chunk), leads.c.captured_at.is_not(None)
+            )
+            found |= {lead_id: at for lead_id, at in (await self.session.execute(stmt)).all()}
+        return found
+
     async def clear_read_model(self) -> None:
         """Replay starts from nothing but the log: the per-lead rows are derived, so they go."""
         await self.session.execute(delete(lead_stages))
