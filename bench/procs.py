@@ -1,17 +1,15 @@
 """Benchmark servers: start an app under uvicorn, read a process's CPU time.
 
-Readiness and stopping are the e2e test helpers' (tests/e2e/processes.py).
+Starting, readiness and stopping are the dev stack's (services/devstack), as for `leadrelay up`.
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
-from shared.kafka.embedded import free_port
-from tests.e2e.processes import ROOT, Service
+from services.devstack import ServiceProcess, free_port, start_service
 
 _CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -28,10 +26,9 @@ def cpu_seconds(pid: int | None) -> float:
     return (int(fields[11]) + int(fields[12])) / _CLK_TCK  # utime, stime (fields 14 and 15)
 
 
-def start_uvicorn(name: str, factory: str, env: dict[str, str], log_dir: Path) -> Service:
+def start_uvicorn(name: str, factory: str, env: dict[str, str], log_dir: Path) -> ServiceProcess:
     """One uvicorn worker on 127.0.0.1, default loop/http (uvloop + httptools, as in production)."""
     port = free_port()
-    log = log_dir / f"{name}.log"
     command = [
         sys.executable,
         "-m",
@@ -48,12 +45,4 @@ def start_uvicorn(name: str, factory: str, env: dict[str, str], log_dir: Path) -
         "--log-level",
         "warning",
     ]
-    proc = subprocess.Popen(
-        command,
-        env=env,
-        cwd=ROOT,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    return Service(name, port, proc, log)
+    return start_service(name, env, log_dir, port=port, argv=command)

@@ -19,10 +19,10 @@ from rich.progress import TaskID
 
 from bench.load import API_KEY, Progress, RoundStats, closed_loop, connections, percentile
 from bench.procs import cpu_seconds, start_uvicorn
+from services.devstack import ServiceProcess, clean_env, wait_ready
 from shared.events import Topics
 from shared.kafka import ensure_topics
 from shared.kafka.embedded import EmbeddedBroker
-from tests.e2e.processes import Service, clean_env, stop_process, wait_ready
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ class TargetResult:
 @dataclass
 class _Target:
     result: TargetResult
-    server: Service
+    server: ServiceProcess
     idempotency: bool
 
 
@@ -125,7 +125,7 @@ async def _round(
             warm = await closed_loop(clients, cfg.warmup, counter, keys("warm"))
             result.warmup_non_202 += warm.non_202
             result.warmup_requests += warm.requests
-            server_pid = target.server.proc.pid
+            server_pid = target.server.pid
             server0, broker0, client0 = cpu_seconds(server_pid), cpu_seconds(broker_pid), time.process_time()
             stats = await closed_loop(clients, cfg.requests, counter, keys("run"))
             result.server_cpu_s += cpu_seconds(server_pid) - server0
@@ -155,10 +155,10 @@ def run_throughput(
                 "BENCH_API_KEY": API_KEY,
             }
         )
-        servers: list[Service] = []
+        servers: list[ServiceProcess] = []
         for name, factory in (("baseline", "bench.serve_baseline"), ("ingest", "bench.serve_ingest")):
             servers.append(start_uvicorn(name, f"{factory}:create_app", env, log_dir))
-            stack.callback(stop_process, servers[-1].proc)
+            stack.callback(servers[-1].child.stop)
         wait_ready(servers)
         baseline, ingest = servers
         targets = [

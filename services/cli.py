@@ -149,23 +149,43 @@ def tail(
 def up(
     demo: Annotated[bool, typer.Option("--demo", help="also drive realistic demo traffic")] = False,
     demo_leads: Annotated[int, typer.Option(min=1, help="leads the demo posts")] = 200,
+    broker: Annotated[
+        str,
+        typer.Option(
+            help="embedded: Tansu, in memory, Python only; kafka: Apache Kafka (KRaft), needs Java 17+ "
+            "and `make kafka-jars`"
+        ),
+    ] = "embedded",
 ) -> None:
-    """Run the whole stack: embedded broker, SQLite, ingest, router, metrics. Ctrl-C stops it all."""
+    """Run the whole stack: a broker, SQLite, ingest, router, metrics. Ctrl-C stops it all."""
+    from services.devstack import Stack
     from services.ingest.settings import IngestSettings
     from services.metrics.settings import MetricsSettings
     from services.router.settings import RouterSettings
-    from services.stack import Stack
     from shared.config import ConfigError, load_config
+    from shared.kafka.brokers import BROKER_KINDS
+    from shared.kafka.jars import KafkaRuntimeMissing, java_binary, require_jars
     from shared.settings import CommonSettings
 
     started = time.monotonic()
+    if broker not in BROKER_KINDS:
+        _fail(f"unknown broker {broker!r}; use one of: {', '.join(BROKER_KINDS)}")
     try:
         load_config(CommonSettings().config)  # refuse a bad config before starting anything
     except ConfigError as exc:
         _fail(str(exc))
+    if broker == "kafka":
+        try:  # before starting anything: say what is missing and how to get it
+            java_binary()
+            require_jars()
+        except KafkaRuntimeMissing as exc:
+            _fail(str(exc))
     ingest_settings = IngestSettings()
     ingest_port, metrics_port = ingest_settings.port, MetricsSettings().port
-    stack = Stack(ports={"ingest": ingest_port, "router": RouterSettings().port, "metrics": metrics_port})
+    stack = Stack(
+        ports={"ingest": ingest_port, "router": RouterSettings().port, "metrics": metrics_port},
+        broker_kind="kafka" if broker == "kafka" else "embedded",
+    )
     stopping = False
 
     def on_signal(signum: int, _: FrameType | None) -> None:
@@ -187,13 +207,9 @@ def up(
         console.print(f"  ingest API   http://127.0.0.1:{ingest_port}/docs   ({key})")
         console.print(f"  dashboard    http://127.0.0.1:{metrics_port}/")
         console.print(f"  funnel       http://127.0.0.1:{metrics_port}/v1/funnel")
-        console.print(f"  logs         {stack.state_dir / 'logs'}/   ·   Ctrl-C stops everything")
+        console.print(f"  logs         {stack.log_dir}/   ·   Ctrl-C stops everything")
         if demo:
-            stack.spawn(
-                "demo",
-                ["demo", "--url", f"http://127.0.0.1:{ingest_port}", "--leads", str(demo_leads)],
-                log=False,
-            )
+            stack.start_demo(["--url", f"http://127.0.0.1:{ingest_port}", "--leads", str(demo_leads)])
         while True:
             stack.check_children()
             time.sleep(0.5)

@@ -25,10 +25,10 @@ from sqlalchemy.engine import make_url
 from shared.kafka.brokers import Broker, BrokerKind, create_broker
 from shared.kafka.jars import KAFKA_VERSION, fetch_jars, java_binary
 from shared.logging import configure_logging
+from tests.helpers.stack import KAFKA_WANTED
 
 POSTGRES_URL = os.environ.get("LEADRELAY_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", *(["postgresql"] if POSTGRES_URL else [])]
-KAFKA_WANTED = os.environ.get("LEADRELAY_TEST_KAFKA", "") not in ("", "0", "false", "no")
 BROKERS: list[BrokerKind] = ["embedded", *(["kafka"] if KAFKA_WANTED else [])]
 
 NOT_CONFIGURED = {

@@ -64,11 +64,15 @@ class ApacheKafkaBroker:
     ) -> None:
         self.host = host
         self.port = port or free_port()
-        self.controller_port = free_port()
         self.heap_mb = heap_mb
         # A data dir of our own is removed on a clean stop; a caller's is kept (it may restart on it).
         self._own_data = data_dir is None
         self.data_dir = data_dir or Path(tempfile.mkdtemp(prefix="leadrelay-kafka-"))
+        # The formatted metadata log records the controller's endpoint: a restart on kept data must
+        # listen where it did, so the port is remembered next to the data.
+        remembered = self.data_dir / "controller.port"
+        previous = int(remembered.read_text()) if remembered.exists() else None
+        self.controller_port = previous if previous and not port_open(host, previous) else free_port()
         # Never DEVNULL: when the JVM refuses to start, its output is the only explanation.
         self.log_path = log_path or self.data_dir / "kafka.log"
         self._child: ChildProcess | None = None
@@ -147,6 +151,7 @@ class ApacheKafkaBroker:
             if port_open(self.host, port):
                 raise RuntimeError(f"port {port} is already in use; stop what is listening there")
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        (self.data_dir / "controller.port").write_text(str(self.controller_port))
         config = self._write_config()
         self._format(config)
         child = ChildProcess("Apache Kafka", self._java("kafka.Kafka", str(config)), log_path=self.log_path)

@@ -49,6 +49,7 @@ class ChildProcess:
         env: Mapping[str, str] | None = None,
         cwd: Path | None = None,
         log_path: Path | None = None,
+        inherit_output: bool = False,
         die_with_parent: bool = False,
     ) -> None:
         self.name = name
@@ -56,6 +57,8 @@ class ChildProcess:
         self.env = dict(env) if env is not None else None
         self.cwd = cwd
         self.log_path = log_path
+        # No log file: the output is discarded, unless it is meant for the terminal (the demo's progress).
+        self.inherit_output = inherit_output
         # A supervisor (`leadrelay up`) that dies must not leave its children running.
         self.die_with_parent = die_with_parent
         self.proc: subprocess.Popen[bytes] | None = None
@@ -73,7 +76,7 @@ class ChildProcess:
         return self.proc is not None and self.proc.poll() is None
 
     def start(self) -> None:
-        out: int | object = subprocess.DEVNULL
+        out: int | object | None = None if self.inherit_output else subprocess.DEVNULL
         if self.log_path is not None:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
             out = self.log_path.open("ab")

@@ -15,6 +15,7 @@ what the value is.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -28,6 +29,18 @@ log = get_logger(__name__)
 
 CLOUDEVENTS_CONTENT_TYPE = "application/cloudevents+json"
 Idempotence = Literal["auto", "on", "off"]
+
+
+class _QuietInitProducerIdRefusal(logging.Filter):
+    """aiokafka logs a broker's InitProducerId refusal at ERROR before raising it; the caller below
+    turns the raise into `kafka_idempotence_unavailable` (auto) or BrokerUnavailable (on), so the
+    ERROR line would only alarm whoever reads the embedded broker's logs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Unexpected error during InitProducerIdRequest")
+
+
+logging.getLogger("aiokafka.producer.sender").addFilter(_QuietInitProducerIdRefusal())
 
 
 class BrokerUnavailable(RuntimeError):

@@ -3,30 +3,35 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 from collections import Counter, defaultdict
 from pathlib import Path
 
 import httpx
 import pytest
+from aiokafka import ConsumerRecord
 
+from services.devstack import ServiceProcess, start_service, stop_all, wait_ready
 from shared.events import CloudEvent, Topics
-from shared.kafka.embedded import EmbeddedBroker
-from tests.e2e.processes import API_KEY, Service, service_env, start, stop, wait_ready
-from tests.helpers.kafka_tools import read_topic
+from shared.kafka.brokers import Broker
+from tests.helpers.kafka_tools import read_until
+from tests.helpers.stack import API_KEY, e2e_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.db]
 LEADS = 60
 
 
+def _all_assigned(records: list[ConsumerRecord[bytes, bytes]]) -> bool:
+    events = (CloudEvent.from_bytes(r.value) for r in records)
+    return len({e.subject for e in events if e.type == "lead.assigned"}) >= LEADS
+
+
 def test_router_killed_mid_stream_loses_and_duplicates_nothing(
-    broker: EmbeddedBroker, database_url: str, topic_prefix: str, tmp_path: Path
+    broker: Broker, database_url: str, topic_prefix: str, tmp_path: Path
 ) -> None:
-    env = service_env(broker.bootstrap, database_url, topic_prefix)
-    ingest = start("ingest", env, tmp_path)
-    router = start("router", env, tmp_path)
-    services: list[Service] = [ingest, router]
+    env = e2e_env(broker.bootstrap, database_url, topic_prefix)
+    ingest = start_service("ingest", env, tmp_path)
+    router = start_service("router", env, tmp_path)
+    services: list[ServiceProcess] = [ingest, router]
     try:
         wait_ready(services)
         with httpx.Client(base_url=ingest.url, headers={"X-API-Key": API_KEY}, timeout=10) as client:
@@ -39,16 +44,15 @@ def test_router_killed_mid_stream_loses_and_duplicates_nothing(
                 }
                 assert client.post("/v1/leads", json=lead).status_code == 202
                 if n in (15, 40):  # crash at arbitrary points, mid-stream, and come back
-                    os.killpg(router.proc.pid, signal.SIGKILL)
-                    router.proc.wait(10)
+                    router.child.kill()  # SIGKILL to its process group, as a crash would
                     services.remove(router)
-                    router = start("router", env, tmp_path)
+                    router = start_service("router", env, tmp_path)
                     services.append(router)
         records = asyncio.run(
-            read_topic(broker.bootstrap, Topics(topic_prefix).handoffs, expect=2 * LEADS, timeout_s=90)
+            read_until(broker.bootstrap, Topics(topic_prefix).handoffs, _all_assigned, timeout_s=90)
         )
     finally:
-        stop(services)
+        stop_all(services)
     events = [CloudEvent.from_bytes(r.value) for r in records]
     assigned_ids: dict[str, set[str]] = defaultdict(set)
     for event in events:
@@ -56,9 +60,12 @@ def test_router_killed_mid_stream_loses_and_duplicates_nothing(
             assigned_ids[event.subject].add(event.id)
     assert sorted(assigned_ids) == sorted(f"crash-{n}" for n in range(LEADS)), "a lead was lost"
     assert all(len(ids) == 1 for ids in assigned_ids.values()), "a lead got two different assignments"
-    # At-least-once publishing may repeat a message after a crash, always with the same event id.
+    # At-least-once publishing may repeat a message after a crash, always with the same event id:
+    # the outbox batch in flight at the kill (a few leads' qualified/assigned/sla.started events).
+    # Bounded so that "republish everything" would fail; 8 were seen on Apache Kafka.
     repeats = Counter(e.id for e in events) - Counter(set(e.id for e in events))
-    assert sum(repeats.values()) <= 4, f"too many republished events: {repeats}"
+    assert all(n == 1 for n in repeats.values()), f"an event published three times: {repeats}"
+    assert sum(repeats.values()) <= 2 * 8, f"too many republished events: {repeats}"
     unique = {e.id: e for e in events}.values()
     reps = Counter(e.data["rep_id"] for e in unique if e.type == "lead.assigned")
     assert set(reps.values()) == {LEADS // 3}, f"round robin drifted across restarts: {reps}"

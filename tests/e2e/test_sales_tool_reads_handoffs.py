@@ -18,12 +18,13 @@ import pytest
 from cloudevents.core.bindings.kafka import KafkaMessage, from_kafka_event
 from confluent_kafka import Consumer, Message, TopicPartition
 
+from services.devstack import start_service, stop_all, wait_ready
 from shared.events import Topics
 from shared.kafka.brokers import Broker
-from tests.e2e.processes import API_KEY, service_env, start, stop, wait_ready
+from tests.helpers.stack import API_KEY, e2e_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka]
-PARTITIONS = 3  # tests/e2e/processes.py configures the services so
+PARTITIONS = 3  # what service_env (services/devstack) configures
 LEADS = [  # one qualifies and is assigned, one is disqualified (free e-mail domain), one is nurtured
     {"lead_id": "ce-fit", "email": "ada@analytical.example", "employees": 500, "country": "US"},
     {"lead_id": "ce-free", "email": "someone@gmail.com", "employees": 500, "country": "US"},
@@ -67,8 +68,8 @@ def _consume(broker: Broker, topic: str, expect: int, timeout_s: float = 60.0) -
 def test_a_sales_tool_reads_every_handoff_as_a_structured_cloudevent(
     broker: Broker, topic_prefix: str, tmp_path: Path
 ) -> None:
-    env = service_env(broker.bootstrap, f"sqlite+aiosqlite:///{tmp_path / 'all.db'}", topic_prefix)
-    services = [start(name, env, tmp_path) for name in ("router", "ingest")]
+    env = e2e_env(broker.bootstrap, f"sqlite+aiosqlite:///{tmp_path / 'all.db'}", topic_prefix)
+    services = [start_service(name, env, tmp_path) for name in ("router", "ingest")]
     try:
         wait_ready(services)
         for lead in LEADS:
@@ -80,7 +81,7 @@ def test_a_sales_tool_reads_every_handoff_as_a_structured_cloudevent(
         messages = _consume(broker, Topics(topic_prefix).handoffs, expect=len(LEADS) + 1)
         lead_events = _consume(broker, Topics(topic_prefix).lead_events, expect=len(LEADS))
     finally:
-        stop(services)
+        stop_all(services)
 
     assert len(messages) >= len(LEADS) + 1 and len(lead_events) == len(LEADS)
     by_lead: dict[str, list[str]] = {}

@@ -1,4 +1,8 @@
-"""`leadrelay up --demo`: the whole stack from one command, and nothing left running after Ctrl-C/SIGTERM."""
+"""`leadrelay up --demo`: the whole stack from one command, and nothing left running after Ctrl-C/SIGTERM.
+
+On the embedded broker always; on Apache Kafka (`--broker kafka`) when the run has it
+(LEADRELAY_TEST_KAFKA=1). Without Java or the jars, `--broker kafka` says what to do and starts nothing.
+"""
 
 from __future__ import annotations
 
@@ -13,10 +17,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from shared.kafka.embedded import free_port, port_open
-from tests.e2e.processes import ROOT
+from services.devstack import ROOT, free_port, port_open
+from tests.helpers.stack import KAFKA_WANTED
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.db]
+CASES = [("embedded", signal.SIGINT), ("embedded", signal.SIGTERM)]
+CASES += [("kafka", signal.SIGTERM)] if KAFKA_WANTED else []
 
 
 def _wait_for(predicate: object, timeout_s: float, what: str, log: Path) -> None:
@@ -26,15 +32,25 @@ def _wait_for(predicate: object, timeout_s: float, what: str, log: Path) -> None
         time.sleep(0.2)
 
 
-@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
-def test_up_runs_everything_and_stops_everything(tmp_path: Path, stop_signal: signal.Signals) -> None:
-    ports = {"INGEST": free_port(), "ROUTER": free_port(), "METRICS": free_port()}
+def _env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEADRELAY_")}
-    env.update({f"LEADRELAY_{name}_PORT": str(port) for name, port in ports.items()})
     env["LEADRELAY_CONFIG"] = str(ROOT / "examples" / "leadrelay.yaml")
+    env.update(extra)
+    return env
+
+
+@pytest.mark.parametrize(
+    ("broker_kind", "stop_signal"), CASES, ids=[f"{b}-{signal.Signals(s).name}" for b, s in CASES]
+)
+def test_up_runs_everything_and_stops_everything(
+    tmp_path: Path, broker_kind: str, stop_signal: signal.Signals
+) -> None:
+    ports = {"INGEST": free_port(), "ROUTER": free_port(), "METRICS": free_port()}
+    env = _env(**{f"LEADRELAY_{name}_PORT": str(port) for name, port in ports.items()})
     out = tmp_path / "up.out"
+    command = [sys.executable, "-m", "services", "up", "--demo", "--demo-leads", "12"]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "services", "up", "--demo", "--demo-leads", "12"],
+        [*command, "--broker", broker_kind],
         cwd=tmp_path,
         env=env,
         stdout=out.open("wb"),
@@ -51,7 +67,9 @@ def test_up_runs_everything_and_stops_everything(tmp_path: Path, stop_signal: si
         )
         for service in ("ingest", "router", "metrics"):  # SQLite under ./.leadrelay/, a file per service
             assert (tmp_path / ".leadrelay" / f"{service}.db").exists()
-        broker_port = int(re.search(r"broker .* on 127\.0\.0\.1:(\d+)", out.read_text()).group(1))  # type: ignore[union-attr]
+        text = out.read_text()
+        broker_port = int(re.search(r"broker on 127\.0\.0\.1:(\d+)", text).group(1))  # type: ignore[union-attr]
+        assert ("Apache Kafka" in text) is (broker_kind == "kafka"), text
         proc.send_signal(stop_signal)
         assert proc.wait(60) == 0
     finally:
@@ -61,3 +79,28 @@ def test_up_runs_everything_and_stops_everything(tmp_path: Path, stop_signal: si
     assert "nothing left running" in text
     for port in [*ports.values(), broker_port]:
         assert not port_open("127.0.0.1", port), f"something still listens on {port}"
+    if broker_kind == "kafka":  # its data is kept next to the SQLite files, for the next `up`
+        assert (tmp_path / ".leadrelay" / "kafka" / "log" / "meta.properties").exists()
+
+
+@pytest.mark.parametrize("missing", ["java", "jars"])
+def test_up_on_kafka_without_java_or_jars_says_how_to_fix_it(tmp_path: Path, missing: str) -> None:
+    if missing == "java":  # no JAVA_HOME, and a PATH without java (the CLI itself runs by absolute path)
+        env = _env(PATH=str(tmp_path), LEADRELAY_KAFKA_JARS=str(tmp_path))
+        env.pop("JAVA_HOME", None)
+        expected = "needs Java 17+"
+    else:
+        env = _env(LEADRELAY_KAFKA_JARS=str(tmp_path / "no-jars-here"))
+        expected = "make kafka-jars"
+    result = subprocess.run(
+        [sys.executable, "-m", "services", "up", "--broker", "kafka"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    message = " ".join(result.stderr.split())  # Rich wraps long lines
+    assert expected in message, result.stderr
+    assert not (tmp_path / ".leadrelay").exists(), "nothing should have started"

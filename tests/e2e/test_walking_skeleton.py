@@ -8,21 +8,23 @@ from pathlib import Path
 
 import httpx
 import pytest
+from aiokafka import ConsumerRecord
 
+from services.devstack import start_service, stop_all, wait_ready
 from shared.events import CloudEvent, LeadAssigned, Topics
-from shared.kafka.embedded import EmbeddedBroker
-from tests.e2e.processes import API_KEY, service_env, start, stop, wait_ready
-from tests.helpers.kafka_tools import read_topic
+from shared.kafka.brokers import Broker
+from tests.helpers.kafka_tools import read_until
+from tests.helpers.stack import API_KEY, e2e_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.db]
 
 
 def test_lead_flows_from_webhook_to_handoff_and_funnel(
-    broker: EmbeddedBroker, database_url: str, topic_prefix: str, tmp_path: Path
+    broker: Broker, database_url: str, topic_prefix: str, tmp_path: Path
 ) -> None:
-    env = service_env(broker.bootstrap, database_url, topic_prefix)
+    env = e2e_env(broker.bootstrap, database_url, topic_prefix)
     # Metrics first: both consumers start from the earliest offset anyway, order must not matter.
-    services = [start(name, env, tmp_path) for name in ("metrics", "router", "ingest")]
+    services = [start_service(name, env, tmp_path) for name in ("metrics", "router", "ingest")]
     try:
         wait_ready(services)
         ingest, metrics = services[2], services[0]
@@ -32,13 +34,15 @@ def test_lead_flows_from_webhook_to_handoff_and_funnel(
         lead_id = response.json()["lead_id"]
 
         records = asyncio.run(
-            read_topic(broker.bootstrap, Topics(topic_prefix).handoffs, expect=2, timeout_s=30)
+            read_until(broker.bootstrap, Topics(topic_prefix).handoffs, _assigned, timeout_s=30)
         )
         events = [CloudEvent.from_bytes(r.value) for r in records]
-        assert [(e.type, e.subject) for e in events] == [
+        assert [(e.type, e.subject) for e in events[:2]] == [
             ("lead.qualified", lead_id),
             ("lead.assigned", lead_id),
         ]
+        # Then only the assignment's SLA clocks, for this lead.
+        assert {(e.type, e.subject) for e in events[2:]} <= {("sla.started", lead_id)}
         assert records[1].key == lead_id.encode()  # keyed by lead id: one lead, one partition, in order
         assigned = events[1].payload(LeadAssigned)
         assert (assigned.team, assigned.rep_id, assigned.policy) == ("inbound-amer", "ana", "round_robin")
@@ -62,12 +66,16 @@ def test_lead_flows_from_webhook_to_handoff_and_funnel(
         csv = httpx.get(f"{metrics.url}/v1/funnel", params={"format": "csv"}, timeout=5)
         assert csv.headers["content-type"].startswith("text/csv") and "assigned,Assigned,1" in csv.text
     finally:
-        codes = stop(services)
+        codes = stop_all(services)
     assert codes == {"metrics": 0, "router": 0, "ingest": 0}, "services should shut down cleanly on SIGTERM"
     for svc in services:
         log = svc.log.read_text()
         assert "Application shutdown complete" in log, svc.name
         assert svc.name == "ingest" or "consumer_stopped" in log, f"{svc.name} did not stop its consumer"
+
+
+def _assigned(records: list[ConsumerRecord[bytes, bytes]]) -> bool:
+    return any(CloudEvent.from_bytes(r.value).type == "lead.assigned" for r in records)
 
 
 def _wait_for_funnel(url: str, done: object, timeout_s: float = 30.0) -> dict:  # type: ignore[type-arg]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
@@ -66,3 +66,40 @@ async def wait_committed(
         await asyncio.sleep(0.2)
         seen = await committed(bootstrap, group, topic, len(want))
     return seen
+
+
+async def read_until(
+    bootstrap: str,
+    topic: str,
+    done: Callable[[list[ConsumerRecord[bytes, bytes]]], bool],
+    timeout_s: float = 60.0,
+    settle_s: float = 1.0,
+) -> list[ConsumerRecord[bytes, bytes]]:
+    """Read from the beginning until `done(records)` (or the timeout), then `settle_s` more.
+
+    For topics where the number of records is not the point (other event types may be added
+    as features land): the caller says what must have arrived; the extra second catches
+    duplicates that would follow.
+    """
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    records: list[ConsumerRecord[bytes, bytes]] = []
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while not done(records) and loop.time() < deadline:
+            for batch in (await consumer.getmany(timeout_ms=200)).values():
+                records.extend(batch)
+        settled = loop.time() + settle_s
+        while loop.time() < settled:
+            for batch in (await consumer.getmany(timeout_ms=200)).values():
+                records.extend(batch)
+    finally:
+        await consumer.stop()
+    return records
