@@ -20,12 +20,13 @@ from rich.progress import Progress as ProgressUI
 from rich.progress import TaskID
 
 from bench.load import percentile
+from services.devstack import ServiceProcess, service_env, start_service, stop_all, wait_ready
 from shared.events import CloudEvent, LeadAssigned, Topics
 from shared.kafka import ensure_topics
-from shared.kafka.embedded import EmbeddedBroker
-from tests.e2e.processes import API_KEY, Service, service_env, start, stop, wait_ready
+from shared.kafka.brokers import BrokerKind, create_broker
 
-PARTITIONS = 3  # as tests/e2e/processes.py configures the services
+PARTITIONS = 3  # as service_env configures the services
+API_KEY = "bench-e2e-key"
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class Arrival:
 @dataclass
 class LatencyResult:
     rate_target: float
+    broker: str = "embedded"
     sent: int = 0
     rate_achieved: float = 0.0
     statuses: Counter[int] = field(default_factory=Counter)
@@ -73,6 +75,7 @@ class LatencyResult:
             return {f"p{q}": percentile(values, q) for q in (50, 90, 99)} | {"max": max(values, default=0.0)}
 
         return {
+            "broker": self.broker,
             "rate_target_per_s": self.rate_target,
             "rate_achieved_per_s": self.rate_achieved,
             "sent": self.sent,
@@ -217,12 +220,12 @@ async def _measure(
 
 
 def run_latency(
-    cfg: LatencyConfig, runner: asyncio.Runner, ui: ProgressUI, log_dir: Path
+    cfg: LatencyConfig, runner: asyncio.Runner, ui: ProgressUI, log_dir: Path, broker_kind: BrokerKind
 ) -> tuple[list[LatencyResult], dict[str, Any]]:
     """Broker + metrics, router, ingest as processes (like the e2e tests), SQLite in a temp dir."""
     with tempfile.TemporaryDirectory(prefix="leadrelay-bench-e2e-") as tmp, ExitStack() as stack:
-        task = ui.add_task("e2e: starting broker and services", total=None)
-        broker = EmbeddedBroker(log_path=log_dir / "broker-e2e.log")  # services log under e2e/
+        task = ui.add_task(f"e2e on {broker_kind}: starting broker and services", total=None)
+        broker = create_broker(broker_kind, log_path=log_dir / f"broker-e2e-{broker_kind}.log")
         broker.start()
         stack.callback(broker.stop)
         prefix = f"bench-e2e-{uuid.uuid4().hex[:8]}."
@@ -230,19 +233,22 @@ def run_latency(
         runner.run(ensure_topics(broker.bootstrap, topics.all(), partitions=PARTITIONS))
         # Like `leadrelay up`: one SQLite file per service, unless a shared database is named.
         shared_url = os.environ.get("LEADRELAY_BENCH_DATABASE_URL")
-        env = service_env(broker.bootstrap, shared_url or f"sqlite+aiosqlite:///{tmp}/unused.db", prefix)
+        url = shared_url or f"sqlite+aiosqlite:///{tmp}/unused.db"
+        env = service_env(broker.bootstrap, url, prefix, api_key=API_KEY, partitions=PARTITIONS)
         if shared_url is None:
             for name in ("ingest", "router", "metrics"):
                 env[f"LEADRELAY_{name.upper()}_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp}/{name}.db"
-        log_dir = log_dir / "e2e"
+        log_dir = log_dir / f"e2e-{broker_kind}"
         log_dir.mkdir(exist_ok=True)
-        services: list[Service] = []
-        exit_codes: dict[str, int] = {}
-        stack.callback(lambda: exit_codes.update(stop(services)))
+        services: list[ServiceProcess] = []
+        exit_codes: dict[str, int | None] = {}
+        stack.callback(lambda: exit_codes.update(stop_all(services)))
         for name in ("metrics", "router", "ingest"):
-            services.append(start(name, env, log_dir))
+            services.append(start_service(name, env, log_dir))
         wait_ready(services)
         ui.update(task, visible=False)
         results, counts = runner.run(_measure(broker.bootstrap, topics.handoffs, services[2].url, cfg, ui))
+        for result in results:
+            result.broker = broker_kind
         stack.close()  # stop services (SIGTERM, graceful) before the temp dir goes
         return results, {**counts, "service_exit_codes": exit_codes}

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from bench.latency import LatencyResult
 from bench.load import percentile
+from bench.router_rate import RouterRateResult
 from bench.throughput import TargetResult
 
 RATIO_TARGET = 0.85
@@ -73,7 +74,17 @@ def latency_table(results: list[LatencyResult], leads: int) -> Table:
         "a large rise means a growing backlog (the load is above what the pipeline sustains here), "
         "not a steady state.",
     )
-    columns = ("load", "achieved", "handoffs", "P50 ms", "P90 ms", "P99 ms", "max ms", "202 p50/p99 ms")
+    columns = (
+        "broker",
+        "load",
+        "achieved",
+        "handoffs",
+        "P50 ms",
+        "P90 ms",
+        "P99 ms",
+        "max ms",
+        "202 p50/p99 ms",
+    )
     for column in (*columns, "stages p50 ms", "P50 early→late ms"):
         table.add_column(column, justify="right")
     for r in results:
@@ -81,6 +92,7 @@ def latency_table(results: list[LatencyResult], leads: int) -> Table:
         complete = r.arrived == r.sent == leads and r.statuses[202] == r.sent
         stages = " / ".join(_n(percentile(v, 50), 1) for v in r.stages_ms.values())
         table.add_row(
+            r.broker,
             f"{r.rate_target:g} leads/s",
             f"{r.rate_achieved:.1f}/s",
             f"{r.arrived}/{r.sent}" if complete else f"[bold red]{r.arrived}/{r.sent}[/]",
@@ -95,6 +107,40 @@ def latency_table(results: list[LatencyResult], leads: int) -> Table:
     return table
 
 
+def brokers_table(latency: list[LatencyResult], router: list[RouterRateResult], leads: int) -> Table:
+    """One row per broker: end-to-end P50 / P99 at each load, and the router's own rate."""
+    brokers = list(dict.fromkeys([*(r.broker for r in latency), *(r.broker for r in router)]))
+    rates = list(dict.fromkeys(r.rate_target for r in latency))
+    router_leads = router[0].leads if router else 0
+    table = Table(
+        title="Brokers side by side: embedded (Tansu, memory) vs Apache Kafka 4.1.2 (KRaft, one node)",
+        caption=f"e2e: webhook POST → lead.assigned read back, {leads} qualifying leads per load, "
+        f"P50 / P99 ms, handoffs arrived in brackets. Router: a burst of {router_leads} lead.captured, "
+        "the router alone (SQLite), leads/s between the first and the last lead.assigned; router CPU "
+        "ms per lead.",
+    )
+    table.add_column("broker")
+    for rate in rates:
+        table.add_column(f"e2e @{rate:g}/s", justify="right")
+    table.add_column("router leads/s", justify="right")
+    table.add_column("router CPU ms/lead", justify="right")
+    for broker in brokers:
+        cells = []
+        for rate in rates:
+            r = next((x for x in latency if x.broker == broker and x.rate_target == rate), None)
+            cells.append(
+                "—"
+                if r is None
+                else f"{_n(percentile(r.latencies_ms, 50), 1)} / {_n(percentile(r.latencies_ms, 99), 1)} "
+                f"({r.arrived}/{r.sent})"
+            )
+        rr = next((x for x in router if x.broker == broker), None)
+        cells.append("—" if rr is None else f"{rr.leads_per_s:,.0f} ({rr.assigned}/{rr.leads})")
+        cells.append("—" if rr is None else _n(rr.router_cpu_ms_per_lead, 2))
+        table.add_row(broker, *cells)
+    return table
+
+
 def generator_note(results: list[TargetResult]) -> str | None:
     base = next((r for r in results if r.name == "baseline"), None)
     if base is None or base.generator_core_share < 0.9:
@@ -106,17 +152,27 @@ def generator_note(results: list[TargetResult]) -> str | None:
     )
 
 
-def failures(throughput: list[TargetResult], latency: list[LatencyResult], leads: int) -> list[str]:
+def failures(
+    throughput: list[TargetResult],
+    latency: list[LatencyResult],
+    leads: int,
+    router: list[RouterRateResult] | None = None,
+) -> list[str]:
     found = []
+    for rr in router or []:
+        if rr.assigned != rr.leads:
+            found.append(f"router rate on {rr.broker}: {rr.assigned} of {rr.leads} leads assigned")
     for t in throughput:
         if t.non_202:
             found.append(f"throughput {t.name}: {t.non_202} non-202 responses ({t.to_json()['statuses']})")
     for r in latency:
         if r.statuses[202] != r.sent or r.sent != leads:
             statuses = dict(r.statuses)
-            found.append(f"e2e @{r.rate_target:g}/s: {r.sent} sent, statuses {statuses}")
+            found.append(f"e2e {r.broker} @{r.rate_target:g}/s: {r.sent} sent, statuses {statuses}")
         if r.arrived != r.sent:
-            found.append(f"e2e @{r.rate_target:g}/s: only {r.arrived} of {r.sent} handoffs arrived")
+            found.append(
+                f"e2e {r.broker} @{r.rate_target:g}/s: only {r.arrived} of {r.sent} handoffs arrived"
+            )
     return found
 
 

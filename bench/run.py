@@ -1,7 +1,9 @@
-"""`make bench`: ingest throughput vs a bare FastAPI baseline, and end-to-end handoff latency.
+"""`make bench`: ingest throughput vs a bare FastAPI baseline, end-to-end handoff latency and the
+router's leads/s, on each broker: the embedded one, and Apache Kafka where Java and its jars are here.
 
-    .venv/bin/python bench/run.py            # full run (a few minutes on 2 cores)
-    .venv/bin/python bench/run.py --quick    # smoke run, small counts
+    .venv/bin/python bench/run.py                    # full run (several minutes on 2 cores)
+    .venv/bin/python bench/run.py --quick            # smoke run, small counts
+    .venv/bin/python bench/run.py --brokers embedded # one broker only
 
 Results: a table on the terminal, bench/results/latest.json and (per lead) bench/results/e2e-series.csv;
 server logs in bench/results/logs/.
@@ -31,7 +33,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from bench import report
 from bench.latency import LatencyConfig, LatencyResult, run_latency
+from bench.router_rate import RouterRateConfig, RouterRateResult, run_router_rate
 from bench.throughput import TargetResult, ThroughputConfig, run_throughput
+from shared.kafka.brokers import BROKER_KINDS, BrokerKind
+from shared.kafka.jars import KafkaRuntimeMissing, java_binary, require_jars
 from shared.logging import configure_logging
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -51,6 +56,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-idempotency", action="store_true", help="skip the Idempotency-Key variant")
     parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--skip-latency", action="store_true")
+    parser.add_argument("--skip-router", action="store_true", help="skip the router leads/s burst")
+    parser.add_argument("--router-leads", type=int, help="leads in the router burst (2000)")
+    parser.add_argument(
+        "--brokers", help="comma-separated: embedded,kafka (default: both where Java and the jars are here)"
+    )
     parser.add_argument("--strict", action="store_true", help="also exit 1 when the ratio is below target")
     parser.add_argument("--output", type=Path, default=RESULTS / "latest.json")
     return parser.parse_args(argv)
@@ -74,11 +84,27 @@ def configs(args: argparse.Namespace) -> tuple[ThroughputConfig, LatencyConfig]:
     return throughput, latency
 
 
+def brokers(args: argparse.Namespace) -> tuple[list[BrokerKind], str | None]:
+    """The brokers to measure, and why Apache Kafka is left out when it is."""
+    if args.brokers:
+        wanted = [b.strip() for b in args.brokers.split(",") if b.strip()]
+        unknown = set(wanted) - set(BROKER_KINDS)
+        if unknown:
+            raise SystemExit(f"unknown broker(s) {sorted(unknown)}; use {', '.join(BROKER_KINDS)}")
+        return [b for b in BROKER_KINDS if b in wanted], None
+    try:
+        java_binary()
+        require_jars()
+    except KafkaRuntimeMissing as exc:
+        return ["embedded"], f"Apache Kafka left out: {exc}"
+    return ["embedded", "kafka"], None
+
+
 def write_series(path: Path, results: list[LatencyResult]) -> None:
     """Per-lead end-to-end figures, to look for stalls over time (not just percentiles)."""
-    lines = ["rate,sent_s,latency_ms,webhook_to_decided_ms,decided_to_produced_ms,produced_to_read_ms"]
+    lines = ["broker,rate,sent_s,latency_ms,webhook_to_decided_ms,decided_to_produced_ms,produced_to_read_ms"]
     for r in results:
-        lines += [f"{r.rate_target:g}," + ",".join(f"{v:.1f}" for v in row) for row in r.series]
+        lines += [f"{r.broker},{r.rate_target:g}," + ",".join(f"{v:.1f}" for v in row) for row in r.series]
     path.write_text("\n".join(lines) + "\n")
 
 
@@ -89,6 +115,8 @@ def _terminate(signum: int, _: FrameType | None) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     tcfg, lcfg = configs(args)
+    rcfg = RouterRateConfig(leads=args.router_leads or (300 if args.quick else 2000))
+    kinds, left_out = brokers(args)
     configure_logging("WARNING", "console")  # the bench's own Kafka clients: warnings only
     console = Console()
     if not console.is_terminal:
@@ -102,6 +130,9 @@ def main(argv: list[str] | None = None) -> int:
     throughput: list[TargetResult] = []
     latency: list[LatencyResult] = []
     latency_info: dict[str, Any] = {}
+    router: list[RouterRateResult] = []
+    if left_out:
+        console.print(f"[yellow]note:[/] {left_out}")
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     try:
         with (
@@ -110,8 +141,13 @@ def main(argv: list[str] | None = None) -> int:
         ):
             if not args.skip_throughput:
                 throughput = run_throughput(tcfg, runner, ui, log_dir)
-            if not args.skip_latency:
-                latency, latency_info = run_latency(lcfg, runner, ui, log_dir)
+            for kind in kinds:  # one broker at a time: the machine's cores are the measurement's
+                if not args.skip_latency:
+                    results, info = run_latency(lcfg, runner, ui, log_dir, kind)
+                    latency += results
+                    latency_info[kind] = info
+                if not args.skip_router:
+                    router.append(run_router_rate(rcfg, runner, ui, log_dir, kind))
     except KeyboardInterrupt:
         console.print("[yellow]interrupted: every process this run started has been stopped[/]")
         return 130
@@ -123,8 +159,10 @@ def main(argv: list[str] | None = None) -> int:
             console.print(f"[yellow]note:[/] {note}")
     if latency:
         console.print(report.latency_table(latency, lcfg.leads))
-    found = report.failures(throughput, latency, lcfg.leads)
-    if latency_info.get("duplicate_handoffs") or latency_info.get("unreadable"):
+    if latency or router:
+        console.print(report.brokers_table(latency, router, lcfg.leads))
+    found = report.failures(throughput, latency, lcfg.leads, router)
+    if any(i.get("duplicate_handoffs") or i.get("unreadable") for i in latency_info.values()):
         console.print(f"[yellow]note:[/] handoff watcher: {latency_info}")
     ratio, paired = report.throughput_ratio(throughput) if throughput else (float("nan"), [])
     document = {
@@ -132,7 +170,13 @@ def main(argv: list[str] | None = None) -> int:
         "command": " ".join([Path(sys.executable).name, "bench/run.py", *(argv or sys.argv[1:])]),
         "elapsed_s": round(elapsed, 1),
         "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(), "python": sys.version},
-        "config": {"throughput": vars(tcfg), "latency": {**vars(lcfg), "rates": list(lcfg.rates)}},
+        "config": {
+            "throughput": vars(tcfg),
+            "latency": {**vars(lcfg), "rates": list(lcfg.rates)},
+            "router_rate": vars(rcfg),
+            "brokers": kinds,
+            "brokers_left_out": left_out,
+        },
         "throughput": {
             "apps": {t.name: t.to_json() for t in throughput},
             "ratio_ingest_to_baseline": ratio,
@@ -141,7 +185,8 @@ def main(argv: list[str] | None = None) -> int:
             "meets_target": ratio >= report.RATIO_TARGET,
             "note": "load generator on the same machine as the servers; both apps measured the same way",
         },
-        "latency": {"loads": [r.to_json() for r in latency], **latency_info},
+        "latency": {"loads": [r.to_json() for r in latency], "watcher": latency_info},
+        "router_rate": [r.to_json() for r in router],
         "failures": found,
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
