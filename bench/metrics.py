@@ -116,7 +116,8 @@ async def run(url: str, console: Console) -> list[tuple[str, str, str]]:
             async with sessions() as s, s.begin():
                 await s.execute(
                     text(
-                        f"INSERT INTO metrics_leads (lead_id, {COLUMNS}) SELECT lead_id || '-' || g, {COLUMNS} "
+                        f"INSERT INTO metrics_leads (lead_id, {COLUMNS}) "
+                        f"SELECT lead_id || '-' || g, {COLUMNS} "
                         f"FROM metrics_leads CROSS JOIN generate_series(1, {COPIES - 1}) g"
                     )
                 )
