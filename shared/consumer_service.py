@@ -16,7 +16,7 @@ from fastapi import APIRouter, FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.db import create_engine, create_session_factory
-from shared.http_ops import database_ready, ops_router
+from shared.http_ops import database_ready, install_error_handlers, ops_router
 from shared.kafka import ConsumerLoop, EventProducer
 from shared.kafka.consumer import Handler
 from shared.runtime import BackgroundLoops, Loop, prepare_service, service_consumer, service_producer
@@ -110,6 +110,7 @@ def consumer_app(service: ConsumerService, *, title: str, routers: Sequence[APIR
 
     app = FastAPI(title=title, version="0.1.0", lifespan=lifespan)
     app.state.sessions = service.sessions
+    install_error_handlers(app)
     app.include_router(ops_router(service.readiness))
     for router in routers:
         app.include_router(router)

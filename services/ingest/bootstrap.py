@@ -18,12 +18,12 @@ from services.ingest.endpoints import router as api_router
 from services.ingest.ledger import DeliveryLedger
 from services.ingest.service import IdempotencyConflict, IngestService
 from services.ingest.settings import IngestSettings
-from services.ingest.webhooks.endpoints import router as webhooks_router
+from services.ingest.webhooks.endpoints import webhooks_router
 from services.ingest.webhooks.sources import ConfiguredSource, build_sources
 from shared.config import LeadRelayConfig, load_config
 from shared.db import create_engine, create_session_factory
 from shared.events import Topics
-from shared.http_ops import database_ready, ops_router
+from shared.http_ops import database_ready, install_error_handlers, ops_router
 from shared.kafka import BrokerUnavailable, EventProducer
 from shared.logging import get_logger
 from shared.runtime import BackgroundLoops, prepare_service, service_producer
@@ -129,7 +129,8 @@ def create_app(runtime: IngestRuntime) -> FastAPI:
             {"detail": "the database is unavailable; retry later"}, status_code=503, headers=retry_after
         )
 
+    install_error_handlers(app)
     app.include_router(ops_router(runtime.readiness))
     app.include_router(api_router)
-    app.include_router(webhooks_router)
+    app.include_router(webhooks_router(list(runtime.sources)))
     return app

@@ -2,23 +2,43 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, WithJsonSchema
 
 from shared.events import ActivityKind, LeadData
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,199}$"
+_YEARS = r"^(19\d\d|2\d\d\d)-"
+
+
+def _in_range(value: datetime) -> datetime:
+    # Every time is stored and reported in UTC: it must exist there (0001-01-01T01:00+07:00 does not).
+    if not 1900 <= value.year <= 2999:
+        raise ValueError("must be between the years 1900 and 2999")
+    return value
+
+
+# Event time as the schema states it: RFC 3339 with an offset, years 1900-2999.
+EventTime = Annotated[
+    AwareDatetime,
+    AfterValidator(_in_range),
+    WithJsonSchema({"type": "string", "format": "date-time", "pattern": _YEARS}),
+]
 
 
 class LeadIn(LeadData):
     """A canonical lead. `lead_id` is your id for it (a CRM id, say); LeadRelay makes one if absent."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+    # Strict: JSON types as the schema states them (no `false` for a number, no `0` for a boolean).
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True, strict=True)
 
     lead_id: str | None = Field(default=None, pattern=ID_PATTERN)
-    occurred_at: AwareDatetime | None = Field(
-        default=None, description="when the lead was captured at the source (event time); default: now"
+    occurred_at: EventTime | None = Field(
+        default=None,
+        strict=True,  # an RFC 3339 string with its offset, never a bare number
+        description="when the lead was captured at the source (event time); default: now",
     )
 
     def lead(self) -> LeadData:
@@ -28,7 +48,7 @@ class LeadIn(LeadData):
 class ActivityIn(BaseModel):
     """What sales did with a lead, posted back by a sales tool or CRM."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
     lead_id: str = Field(pattern=ID_PATTERN)
     kind: ActivityKind
@@ -36,9 +56,11 @@ class ActivityIn(BaseModel):
     channel: str | None = Field(default=None, max_length=50, description="first_touch: call, email, ...")
     reason: str | None = Field(default=None, max_length=500, description="rejected / lost: a reason code")
     value: float | None = Field(default=None, ge=0, description="opportunity_created / won: deal value")
-    expected_close: date | None = Field(default=None, description="opportunity_created")
+    expected_close: date | None = Field(default=None, strict=True, description="opportunity_created")
     stage: str | None = Field(default=None, max_length=100, description="stage_changed: the CRM stage")
-    occurred_at: AwareDatetime | None = Field(default=None, description="when it happened; default: now")
+    occurred_at: EventTime | None = Field(
+        default=None, strict=True, description="when it happened (RFC 3339 with offset); default: now"
+    )
 
 
 class Accepted(BaseModel):

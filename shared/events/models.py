@@ -9,11 +9,29 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Any, ClassVar, Literal, get_args
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# One explicit character class (no `\s`: JSON Schema's ECMA regex and Python disagree on what is
+# whitespace), so the published schema and the server accept exactly the same addresses.
+_LOCAL = r"[^@ \t\n\r\f\v\x00-\x1f\x7f-\x9f]"
+EMAIL_PATTERN = rf"^{_LOCAL}+@{_LOCAL}+\.{_LOCAL}+$"
+_EMAIL = re.compile(EMAIL_PATTERN)
+
+
+def _integral(value: Any) -> Any:
+    """JSON Schema's `integer`: 385 and 385.0 are both integers; `true` is not."""
+    if isinstance(value, bool):
+        raise ValueError("must be an integer, not a boolean")
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# An integer as JSON Schema means it (used where strict request models must still take 385.0).
+JsonInt = Annotated[int, BeforeValidator(_integral)]
+Count = Annotated[int, Field(ge=0), BeforeValidator(_integral)]
 
 
 class Event(BaseModel):
@@ -26,14 +44,14 @@ class LeadData(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
-    email: str = Field(max_length=320)
+    email: str = Field(max_length=320, pattern=EMAIL_PATTERN, examples=["ada.novak@northwind.example"])
     first_name: str | None = Field(default=None, max_length=200)
     last_name: str | None = Field(default=None, max_length=200)
     company: str | None = Field(default=None, max_length=300)
     title: str | None = Field(default=None, max_length=300)
     phone: str | None = Field(default=None, max_length=50)
-    country: str | None = Field(default=None, min_length=2, max_length=2, description="ISO 3166-1 alpha-2")
-    employees: int | None = Field(default=None, ge=0)
+    country: str | None = Field(default=None, pattern=r"^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2")
+    employees: Count | None = None
     annual_revenue: float | None = Field(default=None, ge=0)
     industry: str | None = Field(default=None, max_length=200)
     product_line: str | None = Field(default=None, max_length=100)

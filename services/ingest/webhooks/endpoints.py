@@ -8,8 +8,9 @@ with a durable ack (202; a repeated delivery id answers 200 with the original id
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
 from fastapi.responses import JSONResponse, PlainTextResponse
@@ -18,7 +19,8 @@ from pydantic import BaseModel, ValidationError
 from services.ingest.endpoints import Service, Settings, read_raw_body
 from services.ingest.observability import INGESTED
 from services.ingest.schemas import LeadIn
-from services.ingest.service import DeliveryRef, Receipt
+from services.ingest.service import DeliveryRef, IngestService, Receipt
+from services.ingest.settings import IngestSettings
 from services.ingest.sources import (
     GraphError,
     InboundRequest,
@@ -50,19 +52,26 @@ class WebhookAccepted(BaseModel):
     leads: list[AcceptedLead]
 
 
-async def get_source(request: Request, source: Annotated[str, Path(max_length=100)]) -> ConfiguredSource:
-    sources: dict[str, ConfiguredSource] = request.app.state.sources
-    found = sources.get(source)
-    if found is None:
-        raise HTTPException(
-            status.HTTP_404_NOT_FOUND,
-            f"no webhook source {source!r} is configured; declare it under `sources:` in the config",
-        )
-    return found
+def source_dependency(names: Sequence[str]) -> Callable[..., Awaitable[ConfiguredSource]]:
+    """The `{source}` path parameter, documented with the configured names (so integrators and
+    fuzzers see the real ones); any other name is a 404."""
+    extra = {"enum": sorted(names)} if names else None
+
+    source_path = Path(max_length=100, json_schema_extra=extra)
+
+    async def get_source(request: Request, source: str = source_path) -> ConfiguredSource:
+        sources: dict[str, ConfiguredSource] = request.app.state.sources
+        found = sources.get(source)
+        if found is None:
+            raise HTTPException(
+                status.HTTP_404_NOT_FOUND,
+                f"no webhook source {source!r} is configured; declare it under `sources:` in the config",
+            )
+        return found
+
+    return get_source
 
 
-Source = Annotated[ConfiguredSource, Depends(get_source)]
-router = APIRouter(prefix="/v1/sources", tags=["webhooks"])
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "Repeated delivery: the original ids, no new event", "model": WebhookAccepted},
     401: {"description": "Missing, invalid or stale signature"},
@@ -107,23 +116,54 @@ def _lead_in(mapped: MappedLead) -> LeadIn:
         raise PayloadError(".".join(str(p) for p in first["loc"]), first["msg"]) from exc
 
 
-@router.post(
-    "/{source}/webhooks",
-    status_code=202,
-    response_model=WebhookAccepted,
-    responses=_RESPONSES,
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "description": "The vendor's own payload, signed as the vendor signs it (see examples/sources/)",
-            "content": {"application/json": {"schema": {"type": "object"}}},
-        }
-    },
-)
-async def post_webhook(
-    request: Request, source: Source, service: Service, settings: Settings
+def webhooks_router(names: Sequence[str]) -> APIRouter:
+    """The webhook routes for this config's sources."""
+    router = APIRouter(prefix="/v1/sources", tags=["webhooks"])
+    # A default, not an annotation: the dependency is built per app, from the app's own sources.
+    source_dep = Depends(source_dependency(names))
+
+    @router.post(
+        "/{source}/webhooks",
+        status_code=202,
+        response_model=WebhookAccepted,
+        responses=_RESPONSES,
+        openapi_extra=_BODY,
+    )
+    async def post_webhook(
+        request: Request, service: Service, settings: Settings, source: ConfiguredSource = source_dep
+    ) -> JSONResponse:
+        """A form tool's webhook: verified over the exact bytes, mapped to canonical leads, published."""
+        return await accept_webhook(request, source, service, settings)
+
+    @router.get(
+        "/{source}/webhooks",
+        response_class=PlainTextResponse,
+        responses={
+            403: {"description": "Not a subscription check, or the verify token differs"},
+            404: {"description": "No such source, or it has no subscription check"},
+        },
+    )
+    async def verify_webhook_subscription(
+        request: Request, source: ConfiguredSource = source_dep
+    ) -> PlainTextResponse:
+        """Facebook's subscription check: echo `hub.challenge` when `hub.verify_token` is ours."""
+        return subscription_check(request, source)
+
+    return router
+
+
+_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "The vendor's own payload, signed as the vendor signs it (see examples/sources/)",
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    }
+}
+
+
+async def accept_webhook(
+    request: Request, source: ConfiguredSource, service: IngestService, settings: IngestSettings
 ) -> JSONResponse:
-    """A form tool's webhook: verified over the exact bytes, mapped to canonical leads, published."""
     wait_s = source.limit.take()
     if wait_s:
         INGESTED.labels(f"webhook:{source.name}", "429").inc()
@@ -166,9 +206,7 @@ async def post_webhook(
     return JSONResponse(body.model_dump(), status_code=code)
 
 
-@router.get("/{source}/webhooks", response_class=PlainTextResponse, responses={403: {}, 404: {}})
-async def verify_webhook_subscription(request: Request, source: Source) -> PlainTextResponse:
-    """Facebook's subscription check: echo `hub.challenge` when `hub.verify_token` is ours."""
+def subscription_check(request: Request, source: ConfiguredSource) -> PlainTextResponse:
     if source.kind != "facebook" or source.verify_token is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"source {source.name} has no subscription check")
     try:
