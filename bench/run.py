@@ -24,7 +24,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-if __package__ in (None, ""):  # run as a script: make the repository importable (bench, tests)
+if __package__ in (None, ""):  # run as a script: make the repository importable (bench, services, shared)
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import uvloop
