@@ -158,6 +158,8 @@ def up(
     ] = "embedded",
 ) -> None:
     """Run the whole stack: a broker, SQLite, ingest, router, metrics. Ctrl-C stops it all."""
+    import os
+
     from services.devstack import Stack
     from services.ingest.settings import IngestSettings
     from services.metrics.settings import MetricsSettings
@@ -174,7 +176,7 @@ def up(
         load_config(CommonSettings().config)  # refuse a bad config before starting anything
     except ConfigError as exc:
         _fail(str(exc))
-    if broker == "kafka":
+    if broker == "kafka" and not os.environ.get("LEADRELAY_KAFKA_BOOTSTRAP"):
         try:  # before starting anything: say what is missing and how to get it
             java_binary()
             require_jars()

@@ -154,7 +154,9 @@ class ApacheKafkaBroker:
         (self.data_dir / "controller.port").write_text(str(self.controller_port))
         config = self._write_config()
         self._format(config)
-        child = ChildProcess("Apache Kafka", self._java("kafka.Kafka", str(config)), log_path=self.log_path)
+        # die_with_parent: a test run or `leadrelay up` killed with SIGKILL must not leave a JVM behind.
+        argv = self._java("kafka.Kafka", str(config))
+        child = ChildProcess("Apache Kafka", argv, log_path=self.log_path, die_with_parent=True)
         child.start()
         self._child = child
         try:

@@ -56,6 +56,7 @@ class EmbeddedBroker:
             [*argv, "--storage-engine", "memory://tansu/"],
             env={**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn")},
             log_path=self.log_path,
+            die_with_parent=True,  # a killed test run or `leadrelay up` leaves no broker behind
         )
         child.start()
         self._child = child

@@ -59,7 +59,9 @@ class ChildProcess:
         self.log_path = log_path
         # No log file: the output is discarded, unless it is meant for the terminal (the demo's progress).
         self.inherit_output = inherit_output
-        # A supervisor (`leadrelay up`) that dies must not leave its children running.
+        # A supervisor (`leadrelay up`, pytest) that dies must not leave its children running. Linux
+        # signals the child when the *thread* that started it exits: start children from a thread
+        # that lives as long as they should (all callers here use the main thread).
         self.die_with_parent = die_with_parent
         self.proc: subprocess.Popen[bytes] | None = None
 
