@@ -12,11 +12,14 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from services.delivery.cli_commands import deliveries_app
+
 app = typer.Typer(
     help="LeadRelay: event-driven MQL-to-SQL handoff.", no_args_is_help=True, add_completion=False
 )
 rules_app = typer.Typer(help="Qualification rules: check them before they go live.", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
+app.add_typer(deliveries_app, name="deliveries")
 console = Console(stderr=True)
 
 
@@ -52,6 +55,18 @@ def metrics() -> None:
     from services.metrics.main import run
 
     run()
+
+
+@app.command()
+def deliver() -> None:
+    """Run the deliverer: signed webhooks, rep notifications, CRM write-back (API on 8003)."""
+    from services.delivery.main import run
+
+    run()
+
+
+# `python -m services delivery` (how the dev stack starts each service by its name).
+app.command("delivery", hidden=True)(deliver)
 
 
 @rules_app.command("check")
@@ -157,9 +172,10 @@ def up(
         ),
     ] = "embedded",
 ) -> None:
-    """Run the whole stack: a broker, SQLite, ingest, router, metrics. Ctrl-C stops it all."""
+    """Run the whole stack: a broker, SQLite, ingest, router, metrics, delivery. Ctrl-C stops it all."""
     import os
 
+    from services.delivery.settings import DeliverySettings
     from services.devstack import Stack
     from services.ingest.settings import IngestSettings
     from services.metrics.settings import MetricsSettings
@@ -185,7 +201,12 @@ def up(
     ingest_settings = IngestSettings()
     ingest_port, metrics_port = ingest_settings.port, MetricsSettings().port
     stack = Stack(
-        ports={"ingest": ingest_port, "router": RouterSettings().port, "metrics": metrics_port},
+        ports={
+            "ingest": ingest_port,
+            "router": RouterSettings().port,
+            "metrics": metrics_port,
+            "delivery": DeliverySettings().port,
+        },
         broker_kind="kafka" if broker == "kafka" else "embedded",
     )
     stopping = False
@@ -209,6 +230,7 @@ def up(
         console.print(f"  ingest API   http://127.0.0.1:{ingest_port}/docs   ({key})")
         console.print(f"  dashboard    http://127.0.0.1:{metrics_port}/")
         console.print(f"  funnel       http://127.0.0.1:{metrics_port}/v1/funnel")
+        console.print(f"  deliveries   http://127.0.0.1:{DeliverySettings().port}/v1/deliveries   (X-API-Key)")
         console.print(f"  logs         {stack.log_dir}/   ·   Ctrl-C stops everything")
         if demo:
             stack.start_demo(["--url", f"http://127.0.0.1:{ingest_port}", "--leads", str(demo_leads)])

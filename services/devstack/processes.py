@@ -58,6 +58,7 @@ def service_env(
             # Groups of this run's own: a previous run's members must not have to time out first.
             "LEADRELAY_ROUTER_GROUP_ID": f"{prefix}router",
             "LEADRELAY_METRICS_GROUP_ID": f"{prefix}metrics",
+            "LEADRELAY_DELIVERY_GROUP_ID": f"{prefix}delivery",
         }
     )
 

@@ -2,7 +2,7 @@
 
 A broker (embedded Tansu by default, Apache Kafka with `--broker kafka`; none when
 LEADRELAY_KAFKA_BOOTSTRAP points at one), SQLite under ./.leadrelay/ (unless
-LEADRELAY_DATABASE_URL says otherwise), then ingest, router and metrics. SIGINT/SIGTERM stop
+LEADRELAY_DATABASE_URL says otherwise), then ingest, router, metrics and delivery. SIGINT/SIGTERM stop
 every child, broker last. Children also get SIGTERM if the supervisor itself dies
 (PR_SET_PDEATHSIG), so nothing is left running.
 """
@@ -22,13 +22,15 @@ from shared.kafka.embedded import EmbeddedBroker
 from shared.kafka.process import ChildProcess, free_port, port_open
 from shared.settings import DEFAULT_STATE_DIR
 
-SERVICES = ("ingest", "router", "metrics")
+SERVICES = ("ingest", "router", "metrics", "delivery")
 
 
 @dataclass
 class Stack:
     state_dir: Path = DEFAULT_STATE_DIR
-    ports: dict[str, int] = field(default_factory=lambda: {"ingest": 8000, "router": 8001, "metrics": 8002})
+    ports: dict[str, int] = field(
+        default_factory=lambda: {"ingest": 8000, "router": 8001, "metrics": 8002, "delivery": 8003}
+    )
     broker_kind: BrokerKind = "embedded"
     broker: Broker | None = None
     children: list[ServiceProcess] = field(default_factory=list)
@@ -85,8 +87,10 @@ class Stack:
             )
 
     def start_demo(self, args: list[str]) -> None:
-        """The demo's progress bar goes to this terminal; it is not a service (its exit is no failure)."""
-        argv = [sys.executable, "-m", "services", "demo", *args]
+        """The demo's progress bar goes to this terminal; it is not a service (its exit is no failure).
+
+        Some signed vendor webhooks too, so a first run goes through every configured adapter."""
+        argv = [sys.executable, "-m", "services", "demo", "--source", "all", "--per-source", "4", *args]
         self.demo = ChildProcess("demo", argv, env=self.env, inherit_output=True, die_with_parent=True)
         self.demo.start()
 

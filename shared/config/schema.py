@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import cel
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from services.delivery.config import CrmConfig, DeliveryEndpoint, NotificationsConfig, check_deliveries
 from services.metrics.domain.reporting_config import QuotaEntry, ReportingConfig, SpendEntry
 from services.router.sla.calendar import Calendar
 from services.router.sla.policy import SlaPolicy
@@ -188,6 +189,12 @@ class LeadRelayConfig(_Strict):
     reporting: ReportingConfig = Field(default_factory=ReportingConfig)
     spend: list[SpendEntry] = Field(default_factory=list, description="marketing spend per source and month")
     quotas: list[QuotaEntry] = Field(default_factory=list, description="revenue targets per period")
+    # Outbound: signed webhooks, rep notifications, CRM owner write-back (services/delivery/config.py).
+    deliveries: list[DeliveryEndpoint] = Field(default_factory=list, description="outbound webhooks")
+    notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
+    crm: CrmConfig = Field(default_factory=CrmConfig)
+
+    _check_deliveries = field_validator("deliveries")(classmethod(lambda cls, v: check_deliveries(v)))
 
     @field_validator("routing")
     @classmethod

@@ -1,0 +1,1 @@
+"""CRM owner write-back: one adapter per CRM behind `CrmAdapter` (HubSpot first)."""

@@ -1,0 +1,219 @@
+"""The dispatcher: sends due messages, each target on its own lane, and records every attempt.
+
+Isolation: each target has its own concurrency budget (and its own HTTP connection pool), and a
+round only takes as many of a target's messages as it has free slots, so a slow or dead endpoint
+fills its own lane and nobody else's. Order: a message is eligible only when it is the oldest
+unfinished message of its lead for that target, so one lead's events reach a target in order
+(a message waiting for its retry holds the lead's later ones back, never other leads').
+
+Durability: the schedule lives in `delivery_messages` (tries, next_attempt_at), written after
+every attempt; a restart picks up where it was and never sends before `next_attempt_at` by the
+injected clock. A crash between a send and its record resends it (same `webhook-id`), except on
+at-most-once targets (Slack, email), which are marked before sending and dead-lettered instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.delivery.clock import Clock
+from services.delivery.observability import ATTEMPTS, DELIVERY_LAG
+from services.delivery.outcome import Outcome, decide
+from services.delivery.repository import AttemptResult, DeliveryRepository, Message
+from services.delivery.senders import Target
+from shared.backoff import Backoff
+from shared.db import is_transient_db_error
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        targets: Mapping[str, Target],
+        clock: Clock,
+        *,
+        poll_interval_s: float = 1.0,
+        on_delivered: Callable[[Message], None] | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._targets = dict(targets)
+        self._clock = clock
+        self._poll_interval_s = poll_interval_s
+        self._on_delivered = on_delivered
+        self._busy: dict[str, set[int]] = defaultdict(set)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._wakeup = asyncio.Event()
+        self.delivered = 0
+
+    @property
+    def targets(self) -> Mapping[str, Target]:
+        return self._targets
+
+    def wakeup(self) -> None:
+        self._wakeup.set()
+
+    def _busy_ids(self) -> set[int]:
+        return {i for ids in self._busy.values() for i in ids}
+
+    async def pump(self) -> int:
+        """One round: start a send for every due, eligible message a target has room for."""
+        now = self._clock.now()
+        picked: list[tuple[Target, Message]] = []
+        unknown: list[str] = []
+        async with self._sessions() as session:
+            repo = DeliveryRepository(session)
+            disabled = await repo.disabled_targets()
+            for name in await repo.due_targets(now):
+                target = self._targets.get(name)
+                if target is None:
+                    unknown.append(name)
+                    continue
+                free = target.concurrency - len(self._busy[name])
+                if name in disabled or free <= 0:
+                    continue
+                picked += [(target, m) for m in await repo.eligible(name, now, self._busy[name], free)]
+        if unknown:
+            await self._dead_letter_unknown(unknown)
+        for target, message in picked:
+            self._busy[target.name].add(message.id)
+            task = asyncio.create_task(self._deliver(target, message), name=f"deliver-{message.id}")
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return len(picked)
+
+    async def _dead_letter_unknown(self, names: list[str]) -> None:
+        async with self._sessions() as session, session.begin():
+            for name in names:
+                reason = f"no target {name!r} in the config (removed?): fix the config, then replay"
+                await DeliveryRepository(session).dead_letter_target(name, reason, self._clock.now())
+                log.warning("delivery_target_unknown", target=name)
+
+    async def _deliver(self, target: Target, message: Message) -> None:
+        try:
+            if target.at_most_once:
+                await self._write(lambda repo: repo.mark_sending(message.id, self._clock.now()))
+            if target.limiter is not None:
+                await target.limiter.acquire()
+            started, t0 = self._clock.now(), time.perf_counter()
+            try:
+                outcome = await target.sender.send(message)
+            except Exception as exc:  # a sender bug must not kill the lane: recorded as a failed try
+                log.exception("delivery_sender_error", target=target.name, message_id=message.message_id)
+                outcome = Outcome(False, None, f"sender error: {type(exc).__name__}")
+            duration_ms = (time.perf_counter() - t0) * 1000
+            now = self._clock.now()
+            decision = decide(outcome, message.tries + 1, target.schedule, now)
+            result = AttemptResult(
+                message, started, duration_ms, outcome.status_code, decision.next, outcome.reason,
+                decision.next_attempt_at,
+            )  # fmt: skip
+
+            async def record(repo: DeliveryRepository) -> None:
+                await repo.record(result, now)
+                if decision.next == "gone":
+                    await repo.disable_target(target.name, outcome.reason, now)
+
+            await self._write(record)
+            self._observe(target, message, result)
+        finally:
+            self._busy[target.name].discard(message.id)
+            self._wakeup.set()
+
+    def _observe(self, target: Target, message: Message, result: AttemptResult) -> None:
+        ATTEMPTS.labels(target.name.split(":", 1)[0], result.outcome).inc()
+        if result.outcome == "delivered":
+            self.delivered += 1
+            DELIVERY_LAG.observe(max(0.0, (self._clock.now() - message.created_at).total_seconds()))
+            if self._on_delivered is not None:
+                self._on_delivered(message)
+        elif result.outcome != "retry":
+            log.warning(
+                "delivery_dead_lettered",
+                target=target.name,
+                message_id=message.message_id,
+                event_type=message.event_type,
+                attempts=message.attempts + 1,
+                reason=result.reason[:300],
+            )
+
+    async def _write(self, step: Callable[[DeliveryRepository], object]) -> None:
+        backoff = Backoff()
+        while True:
+            try:
+                async with self._sessions() as session, session.begin():
+                    outcome = step(DeliveryRepository(session))
+                    if asyncio.iscoroutine(outcome):
+                        await outcome
+                return
+            except Exception as exc:
+                if not is_transient_db_error(exc):
+                    raise
+                log.warning("delivery_record_retry", error=repr(exc), retry_in_s=backoff.delay_s)
+                await backoff.wait()
+
+    async def drain(self) -> None:
+        """Send until nothing is due now (tests on a manual clock; a hung target would block it)."""
+        while True:
+            started = await self.pump()
+            if not self._tasks and started == 0:
+                return
+            await asyncio.gather(*list(self._tasks))
+
+    async def recover(self) -> None:
+        """At start: at-most-once sends a crash interrupted are dead-lettered, never sent twice."""
+        async with self._sessions() as session, session.begin():
+            count = await DeliveryRepository(session).dead_letter_interrupted(self._clock.now())
+        if count:
+            log.warning("delivery_interrupted_sends_dead_lettered", count=count)
+
+    async def _sleep_s(self) -> float:
+        async with self._sessions() as session:
+            next_due = await DeliveryRepository(session).next_due(self._busy_ids())
+        if next_due is None:
+            return self._poll_interval_s
+        return min(self._poll_interval_s, max(0.0, (next_due - self._clock.now()).total_seconds()))
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await self.recover()
+        backoff = Backoff()
+        while not stop.is_set():
+            self._wakeup.clear()
+            try:
+                await self.pump()
+                sleep_s = await self._sleep_s()
+                backoff.reset()
+            except Exception as exc:
+                if not is_transient_db_error(exc):
+                    raise
+                log.warning("delivery_pump_retry", error=repr(exc), retry_in_s=backoff.delay_s)
+                await backoff.wait()
+                continue
+            if sleep_s > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(_first(stop, self._wakeup), sleep_s)
+        await self._finish()
+
+    async def _finish(self, timeout_s: float = 10.0) -> None:
+        """Let sends in flight end and be recorded; what is cut off is resent after restart."""
+        if self._tasks:
+            _, pending = await asyncio.wait(list(self._tasks), timeout=timeout_s)
+            for task in pending:
+                task.cancel()
+
+
+async def _first(*events: asyncio.Event) -> None:
+    waiters = [asyncio.create_task(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()

@@ -1,0 +1,1 @@
+"""Rep notifications: Slack (Block Kit over an incoming webhook) and email (SMTP)."""
