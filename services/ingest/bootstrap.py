@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.ingest.endpoints import router as api_router
+from services.ingest.endpoints import serve_hot_paths_without_dependency_resolution
 from services.ingest.ledger import DeliveryLedger
 from services.ingest.service import IdempotencyConflict, IngestService
 from services.ingest.settings import IngestSettings
@@ -132,5 +133,6 @@ def create_app(runtime: IngestRuntime) -> FastAPI:
     install_error_handlers(app)
     app.include_router(ops_router(runtime.readiness))
     app.include_router(api_router)
+    serve_hot_paths_without_dependency_resolution(app)
     app.include_router(webhooks_router(list(runtime.sources)))
     return app

@@ -16,6 +16,14 @@ class IngestSettings(ServiceSettings):
     # Key for POST /v1/leads and /v1/activities; a second key allows rotation without downtime.
     api_key: SecretStr = SecretStr("dev-api-key")
     api_key_next: SecretStr | None = None
+
+    @property
+    def api_keys(self) -> tuple[bytes, ...]:
+        """The keys that open /v1/leads and /v1/activities, as bytes (compared in constant time)."""
+        return tuple(
+            k.get_secret_value().encode() for k in (self.api_key, self.api_key_next) if k is not None
+        )
+
     max_body_bytes: int = 64 * 1024
     # A repeated delivery inside this span answers 200 with the original ids. Senders retry for
     # up to ~3 days (Standard Webhooks), so keys are kept that long by default.
