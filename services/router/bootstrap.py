@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi import FastAPI
 
 from services.router.domain.decision import Router
-from services.router.domain.routing import teams_from_config
-from services.router.domain.rules import RuleSet
-from services.router.handlers import router_dispatcher
+from services.router.handlers import router_handlers
+from services.router.reload import ConfigReloader, config_version
 from services.router.settings import RouterSettings
 from services.router.sla.ladder import Ladder
 from services.router.sla.service import SlaService
@@ -28,17 +29,32 @@ def bootstrap(
 ) -> ConsumerService:
     """`clock` is where SLA clocks read "now" (the system clock unless a test drives it by hand)."""
     settings = settings or RouterSettings()
-    config = config or load_config(settings.common.config)
+    path = Path(settings.common.config)
+    from_file = config is None
+    config = config or load_config(path)
     topics = Topics(settings.common.topic_prefix)
     parts = service_parts("router", settings)
     relay = OutboxRelay(parts.sessions, outbox, parts.producer)
-    router = Router(RuleSet.from_config(config.qualification), teams_from_config(config.routing))
+    version = config_version(path) if from_file else None
+    router = Router.from_config(config, version=version)
     sla = SlaService(SlaSetup.from_config(config), clock or SystemClock())
-    handler = router_dispatcher(parts.sessions, router, topics, on_commit=relay.wakeup, sla=sla)
-    service = build_consumer_service(parts, settings, [topics.lead_events], handler)
-    timers = SlaTimerLoop(parts.sessions, Ladder(sla, router.teams), topics, on_commit=relay.wakeup)
+    dispatcher, batches, leads = router_handlers(
+        parts.sessions, router, topics, on_commit=relay.wakeup, sla=sla
+    )
+    service = build_consumer_service(parts, settings, [topics.lead_events], dispatcher)
+    service.consumer.batch_handler = batches  # a poll's leads in one transaction
+    ladder = Ladder(sla, router.teams)
+    timers = SlaTimerLoop(parts.sessions, ladder, topics, on_commit=relay.wakeup)
     service.loops["outbox"] = relay.run
     service.loops["sla-timers"] = timers.run
+    if from_file:
+
+        def apply(new_config: LeadRelayConfig, new_router: Router) -> None:
+            # SLA policies and calendars are read at start; rules, scoring, accounts and routing reload.
+            leads.router = new_router
+            ladder.teams = new_router.teams
+
+        service.loops["config-reload"] = ConfigReloader(path, apply).run
     service.checks["outbox"] = relay.healthy
     service.on_shutdown.append(relay.wakeup)  # a last round for what the consumer just committed
     return service

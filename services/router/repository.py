@@ -23,6 +23,18 @@ class RouterRepository:
     async def claim(self, event_id: str) -> bool:
         return await claim_event(self.session, inbox, event_id)
 
+    async def claim_many(self, event_ids: Sequence[str]) -> set[str]:
+        """Claim a batch's events in one statement; the ids that were not processed before."""
+        if not event_ids:
+            return set()
+        now = datetime.now(UTC)
+        stmt = (
+            insert_ignoring_conflicts(self.session, inbox)
+            .values([{"event_id": e, "processed_at": now} for e in dict.fromkeys(event_ids)])
+            .returning(inbox.c.event_id)
+        )
+        return set((await self.session.execute(stmt)).scalars())
+
     async def lock_rotation(self, team: str) -> str | None:
         """The team's last assigned rep, row-locked until commit so instances take turns."""
         await self.session.execute(
@@ -42,7 +54,10 @@ class RouterRepository:
         )
 
     async def record(self, records: Sequence[DecisionRecord]) -> None:
-        await self.session.execute(insert(decisions), [r.__dict__ for r in records])
+        if records:
+            await self.session.execute(insert(decisions), [r.__dict__ for r in records])
 
     async def enqueue(self, topic: str, events: Sequence[CloudEvent]) -> None:
+        if not events:
+            return
         await add_events(self.session, outbox, [(e.id, topic, e.subject, e.to_bytes()) for e in events])

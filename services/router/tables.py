@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Column, Index, Integer, MetaData, String, Table
+from sqlalchemy import JSON, BigInteger, Boolean, Column, Float, Index, Integer, MetaData, String, Table
 
 from shared.db.tables import BigId, UtcDateTime, inbox_table, outbox_table
 
@@ -28,6 +28,7 @@ decisions = Table(
     Column("reasons", JSON, nullable=False),
     Column("event_time", UtcDateTime(), nullable=False),
     Column("decided_at", UtcDateTime(), nullable=False),
+    Column("detail", JSON),  # the whole decision record (r0004), on the qualification row
 )
 Index("ix_router_decisions_lead", decisions.c.lead_id, decisions.c.id)
 
@@ -81,3 +82,53 @@ sla_timers = Table(
 )
 Index("ix_router_sla_timers_due", sla_timers.c.state, sla_timers.c.due_at)
 Index("ix_router_sla_timers_clock", sla_timers.c.clock_id)
+
+# Durable routing counters per rep (r0004): open leads, today's and this week's assignments in the
+# rep's local periods, the weighted credit and the team sequence of its last assignment. Read and
+# written under the team's rotation row lock, so caps and fairness hold across instances.
+rep_counters = Table(
+    "router_rep_counters",
+    metadata,
+    Column("rep_id", String(200), primary_key=True),
+    Column("team", String(200), nullable=False),
+    Column("open_leads", Integer, nullable=False, server_default="0"),
+    Column("day_key", String(10), nullable=False, server_default=""),
+    Column("day_count", Integer, nullable=False, server_default="0"),
+    Column("week_key", String(10), nullable=False, server_default=""),
+    Column("week_count", Integer, nullable=False, server_default="0"),
+    Column("credit", BigInteger, nullable=False, server_default="0"),
+    Column("last_seq", BigInteger, nullable=False, server_default="-1"),
+)
+
+# Who owns each assigned lead while it is open (to release the rep's open-lead count on close).
+lead_owners = Table(
+    "router_lead_owners",
+    metadata,
+    Column("lead_id", String(200), primary_key=True),
+    Column("rep_id", String(200), nullable=False),
+    Column("team", String(200), nullable=False),
+    Column("open", Boolean, nullable=False),
+    Column("assigned_at", UtcDateTime(), nullable=False),
+)
+
+# One row per person (identity key): the merged lead, signals with their times, what was decided.
+# Backtests replay these through candidate rules.
+profiles = Table(
+    "router_profiles",
+    metadata,
+    Column("profile_key", String(400), primary_key=True),
+    Column("lead_id", String(200), nullable=False),
+    Column("fields", JSON, nullable=False),
+    Column("signals", JSON, nullable=False),  # [[signal, ISO time], ...]
+    Column("source", String(200), nullable=False),
+    Column("first_seen", UtcDateTime(), nullable=False),
+    Column("last_seen", UtcDateTime(), nullable=False),
+    Column("submissions", Integer, nullable=False),
+    Column("routed_at", UtcDateTime()),
+    Column("outcome", String(50)),
+    Column("owner", String(200)),
+    Column("team", String(200)),
+    Column("account", String(300)),
+    Column("score", Float),
+)
+Index("ix_router_profiles_last_seen", profiles.c.last_seen)

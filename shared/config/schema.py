@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -15,7 +16,7 @@ from services.router.sla.policy import SlaPolicy
 from shared.events import QualificationOutcome
 
 # Routing policies the router implements (its registry is keyed by exactly these names).
-RoutingPolicyName = Literal["round_robin"]
+RoutingPolicyName = Literal["round_robin", "weighted", "territory", "account_owner"]
 ROUTING_POLICIES: tuple[str, ...] = get_args(RoutingPolicyName)
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]*$"
 
@@ -98,11 +99,21 @@ class SourceConfig(_Strict):
 
 class RuleConfig(_Strict):
     name: str = Field(pattern=NAME_PATTERN)
-    when: str = Field(min_length=1, description="CEL over `lead` (the canonical lead) and `source`")
-    outcome: QualificationOutcome
+    when: str = Field(min_length=1, description="CEL over `lead`, `source`, `score`, `account` and `profile`")
+    outcome: QualificationOutcome | None = Field(default=None, description="qualify / disqualify / nurture")
+    route_to: str | None = Field(default=None, description="a team name: route qualified leads there")
+    priority: int = Field(default=0, description="higher first; equal priorities keep file order")
     description: str | None = None
 
     _check_when = field_validator("when")(classmethod(lambda cls, v: compile_cel(v)))
+
+    @model_validator(mode="after")
+    def _does_something(self) -> RuleConfig:
+        if self.outcome is None and self.route_to is None:
+            raise ValueError(
+                f"rule {self.name} needs an outcome (qualified / disqualified / nurtured) or route_to"
+            )
+        return self
 
 
 class QualificationConfig(_Strict):
@@ -116,10 +127,30 @@ class QualificationConfig(_Strict):
         return self
 
 
+class TerritoryConfig(_Strict):
+    """Which leads a rep covers under the `territory` policy; every given criterion must hold."""
+
+    countries: list[str] = Field(default_factory=list, description="ISO alpha-2 codes")
+    industries: list[str] = Field(default_factory=list, description="compared case-insensitively")
+    min_employees: int | None = Field(default=None, ge=0)
+    max_employees: int | None = Field(default=None, ge=0)
+
+    @field_validator("countries")
+    @classmethod
+    def _upper(cls, value: list[str]) -> list[str]:
+        return [c.upper() for c in value]
+
+
 class RepConfig(_Strict):
     id: str = Field(pattern=NAME_PATTERN)
     name: str
     active: bool = True
+    weight: int = Field(default=1, ge=0, description="share under `weighted`; 0 = never chosen")
+    max_open: int | None = Field(default=None, ge=0, description="cap on open (unclosed) leads")
+    max_per_day: int | None = Field(default=None, ge=0, description="cap on assignments per local day")
+    max_per_week: int | None = Field(default=None, ge=0, description="cap per local ISO week")
+    out_of_office: list[date] = Field(default_factory=list, description="absence dates (rep's local date)")
+    territory: TerritoryConfig | None = None
     timezone: str | None = Field(default=None, description="the rep's own zone; SLA `calendar: rep` uses it")
     calendar: str | None = Field(default=None, description="a name under calendars:, for `calendar: rep`")
 
@@ -143,6 +174,9 @@ class TeamConfig(_Strict):
         default=None, description="a name under calendars:; none = weekdays 09:00-17:00 in `timezone`"
     )
     manager: str | None = Field(default=None, description="who SLA `notify_manager` steps notify")
+    working_hours: bool = Field(
+        default=False, description="only reps inside their working hours (their calendar) are eligible"
+    )
 
     _check_match = field_validator("match")(classmethod(lambda cls, v: v if v is None else compile_cel(v)))
     _check_timezone = field_validator("timezone")(classmethod(lambda cls, v: _known_timezone(v)))
@@ -155,6 +189,75 @@ class RoutingConfig(_Strict):
     def _unique_ids(self) -> RoutingConfig:
         _require_unique([t.name for t in self.teams], "team name")
         _require_unique([r.id for t in self.teams for r in t.reps], "rep id")
+        return self
+
+
+class AccountConfig(_Strict):
+    """A known account: leads match it by email domain or company name; `owner` gets them first."""
+
+    name: str = Field(min_length=1)
+    domains: list[str] = Field(default_factory=list)
+    aliases: list[str] = Field(default_factory=list, description="other company names it goes by")
+    owner: str | None = Field(default=None, description="a rep id")
+
+    @field_validator("domains")
+    @classmethod
+    def _lower(cls, value: list[str]) -> list[str]:
+        return [d.lower().lstrip("@") for d in value]
+
+
+FREE_MAIL_DOMAINS = (
+    "gmail.com", "googlemail.com", "yahoo.com", "hotmail.com", "outlook.com", "live.com", "aol.com",
+    "icloud.com", "me.com", "proton.me", "protonmail.com", "gmx.com", "gmx.de", "web.de", "mail.com",
+    "yandex.ru", "qq.com", "163.com",
+)  # fmt: skip
+
+
+IdentityKey = Literal["email", "phone"]
+
+
+class ProfilesConfig(_Strict):
+    """How submissions merge into one person's profile."""
+
+    identity_keys: list[IdentityKey] = Field(
+        default_factory=lambda: list[IdentityKey](["email"]), min_length=1
+    )
+    duplicate_window_s: int = Field(
+        default=86_400,
+        ge=0,
+        description="a routed person submitting again within this enriches, not reroutes",
+    )
+    free_mail_domains: list[str] = Field(default_factory=lambda: list(FREE_MAIL_DOMAINS))
+
+
+class FitRuleConfig(_Strict):
+    name: str = Field(pattern=NAME_PATTERN)
+    when: str = Field(min_length=1, description="CEL over `lead` and `account`")
+    points: float
+
+    _check_when = field_validator("when")(classmethod(lambda cls, v: compile_cel(v)))
+
+
+class ScoringConfig(_Strict):
+    """Fit (who they are) + engagement (what they did, decayed by age)."""
+
+    half_life_days: float = Field(default=30.0, gt=0, description="engagement points halve after this")
+    fit: list[FitRuleConfig] = Field(default_factory=list)
+    engagement: dict[str, float] = Field(
+        default_factory=lambda: {
+            "form": 5.0,
+            "demo_request": 30.0,
+            "pricing_page": 10.0,
+            "webinar": 8.0,
+            "meeting_booked": 40.0,
+            "activity": 3.0,
+        },
+        description="points per signal (LeadData.signals, plus `form` for every submission)",
+    )
+
+    @model_validator(mode="after")
+    def _unique(self) -> ScoringConfig:
+        _require_unique([r.name for r in self.fit], "fit rule name")
         return self
 
 
@@ -195,6 +298,24 @@ class LeadRelayConfig(_Strict):
     crm: CrmConfig = Field(default_factory=CrmConfig)
 
     _check_deliveries = field_validator("deliveries")(classmethod(lambda cls, v: check_deliveries(v)))
+    accounts: list[AccountConfig] = Field(default_factory=list, description="named accounts and owners")
+    profiles: ProfilesConfig = Field(default_factory=ProfilesConfig)
+    scoring: ScoringConfig = Field(default_factory=ScoringConfig)
+
+    @model_validator(mode="after")
+    def _names_resolve(self) -> LeadRelayConfig:
+        teams = {t.name for t in self.routing.teams}
+        for rule in self.qualification.rules:
+            if rule.route_to is not None and rule.route_to not in teams:
+                raise ValueError(
+                    f"rule {rule.name} routes to team {rule.route_to!r}, which is not under routing.teams "
+                    f"({', '.join(sorted(teams))})"
+                )
+        reps = {r.id for t in self.routing.teams for r in t.reps}
+        for account in self.accounts:
+            if account.owner is not None and account.owner not in reps:
+                raise ValueError(f"account {account.name!r} is owned by {account.owner!r}, not a rep id")
+        return self
 
     @field_validator("routing")
     @classmethod

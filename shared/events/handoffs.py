@@ -7,7 +7,7 @@ Every decision event carries its id, the rules version and its reasons, so a sal
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic import Field
 
@@ -46,6 +46,14 @@ class LeadAssigned(Event):
     policy: str
     reasons: list[Reason]
     decided_at: datetime
+    # Added with schema compatibility: optional, absent in events from older routers.
+    ruleset_version: str | None = Field(default=None, description="the rules version that qualified it")
+    score: float | None = Field(default=None, description="lead score (fit + engagement) at assignment")
+    decision: dict[str, Any] | None = Field(
+        default=None,
+        description="the whole decision record: rules evaluated, score breakdown, candidates, "
+        "skipped reps and why, owner, policy, rules and config versions",
+    )
 
 
 class LeadQueued(Event):
@@ -59,6 +67,7 @@ class LeadQueued(Event):
     policy: str
     reasons: list[Reason] = Field(description="why nobody was eligible (inactive, capped, away, ...)")
     decided_at: datetime
+    decision: dict[str, Any] | None = Field(default=None, description="the whole decision record")
 
 
 class LeadReassigned(Event):

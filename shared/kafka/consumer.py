@@ -19,7 +19,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
-from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 
 from shared.backoff import Backoff
@@ -47,11 +47,21 @@ class Delivery:
 
 
 Handler = Callable[[Delivery], Awaitable[None]]
+# Optional: a handler for several records of one partition at once, in offset order, that makes
+# their effects durable together (one transaction). If it raises, the loop processes the same
+# records one by one with `Handler`, so retries and dead-lettering work as without it.
+BatchHandler = Callable[[Sequence[Delivery]], Awaitable[None]]
 TransientCheck = Callable[[BaseException], bool]
 
 
 def default_is_transient(exc: BaseException) -> bool:
     return isinstance(exc, (BrokerUnavailable, KafkaError, ConnectionError, OSError, TimeoutError))
+
+
+def _delivery(record: ConsumerRecord[bytes, bytes]) -> Delivery:
+    return Delivery(
+        record.topic, record.partition, record.offset, record.key, record.value, tuple(record.headers or ())
+    )
 
 
 class _CommitOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -84,6 +94,7 @@ class ConsumerLoop:
         is_transient: TransientCheck = default_is_transient,
         session_timeout_ms: int = 10000,
         fetch_max_wait_ms: int = 500,
+        batch_handler: BatchHandler | None = None,
     ) -> None:
         self._bootstrap = bootstrap
         self._group_id = group_id
@@ -98,6 +109,7 @@ class ConsumerLoop:
         self._is_transient = is_transient
         self._session_timeout_ms = session_timeout_ms
         self._fetch_max_wait_ms = fetch_max_wait_ms
+        self.batch_handler = batch_handler
         self._consumer: AIOKafkaConsumer | None = None
         # Offsets whose effect is durable but not yet committed to Kafka.
         self._processed: dict[TopicPartition, int] = {}
@@ -124,18 +136,15 @@ class ConsumerLoop:
                 if consumer.assignment():
                     self.ready.set()
                 for tp, records in batches.items():
+                    if self.batch_handler is not None and len(records) > 1:
+                        if stop.is_set() or tp not in consumer.assignment():
+                            continue
+                        if await self._process_batch(tp, [_delivery(r) for r in records]):
+                            continue
                     for record in records:
                         if stop.is_set() or tp not in consumer.assignment():
                             break  # revoked mid-batch, or stopping: the next owner redelivers
-                        delivery = Delivery(
-                            record.topic,
-                            record.partition,
-                            record.offset,
-                            record.key,
-                            record.value,
-                            tuple(record.headers or ()),
-                        )
-                        await self._process(delivery, stop)
+                        await self._process(_delivery(record), stop)
                 await self.commit_processed()
         finally:
             await self.commit_processed()
@@ -157,6 +166,25 @@ class ConsumerLoop:
 
     def _backoff(self) -> Backoff:
         return Backoff(self._retry_backoff_s, self._max_backoff_s)
+
+    async def _process_batch(self, tp: TopicPartition, deliveries: list[Delivery]) -> bool:
+        """True when the batch handler made the whole batch durable; False: go one by one."""
+        assert self.batch_handler is not None
+        try:
+            with HANDLER_SECONDS.labels(self._group_id).time():
+                await self.batch_handler(deliveries)
+        except Exception as exc:  # the per-record path sorts it out (retry, pause, dead-letter)
+            log.warning(
+                "batch_failed_one_by_one",
+                error=repr(exc),
+                topic=tp.topic,
+                partition=tp.partition,
+                size=len(deliveries),
+            )
+            return False
+        MESSAGES.labels(self._group_id, tp.topic, "ok").inc(len(deliveries))
+        self._processed[tp] = deliveries[-1].offset + 1
+        return True
 
     async def _process(self, delivery: Delivery, stop: asyncio.Event) -> None:
         tp = TopicPartition(delivery.topic, delivery.partition)

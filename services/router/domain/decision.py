@@ -1,38 +1,35 @@
-"""One routing decision for one captured lead: qualify, choose a team, then place it.
+"""One routing decision for one captured lead, in two pure steps around the routing state.
 
-Split in steps because the placement depends on the team's rotation position, which the
-handler reads (and locks) from storage once the team is known. The finished `Decision`
-knows its own records and events: the handler only loads state and writes results.
+`assess` merges the submission into the person's profile, matches the account, scores, applies
+the rules and picks the team; `place` takes that team's state snapshot (counters, rotation) and
+returns the placement and the next snapshot. The handler loads profiles for a whole batch, then the
+states of the teams the batch needs, and writes everything once: no reads in the middle.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any
 
-from services.router.domain.routing import Assignment, Placement, Queued, Team, choose_team, place
-from services.router.domain.rules import Qualification, RuleSet, cel_context
-from shared.events import (
-    CloudEvent,
-    Event,
-    LeadAssigned,
-    LeadData,
-    LeadDisqualified,
-    LeadNurtured,
-    LeadQualified,
-    LeadQueued,
-    QualificationDecided,
-    Reason,
-    stable_id,
+from services.router.domain.record import Decision, DecisionRecord
+from services.router.profiles import AccountMatch, AccountMatcher, Profile, identity_key, merge
+from services.router.qualification import Qualification, RuleSet, cel_context
+from services.router.routing import (
+    LeadFacts,
+    Placement,
+    Team,
+    TeamState,
+    choose_team,
+    place,
+    teams_from_config,
 )
+from services.router.scoring import Score, Scorer
+from shared.config import LeadRelayConfig
+from shared.config.schema import ProfilesConfig, ScoringConfig
+from shared.events import LeadData, Reason
 
-EVENT_SOURCE = "leadrelay/router"
-_QUALIFICATION_EVENTS: dict[str, type[QualificationDecided]] = {
-    "qualified": LeadQualified,
-    "disqualified": LeadDisqualified,
-    "nurtured": LeadNurtured,
-}
+__all__ = ["Assessment", "Decision", "DecisionRecord", "Router", "TeamChoice", "Triage"]
 
 
 @dataclass(frozen=True)
@@ -50,149 +47,149 @@ class Triage:
 
 
 @dataclass(frozen=True)
-class DecisionRecord:
-    """One stored line of a lead's decision history (what the timeline shows)."""
-
-    decision_id: str
+class Assessment:
     lead_id: str
-    trigger_event_id: str
-    kind: str
-    outcome: str
-    reasons: list[dict[str, Any]]
-    event_time: datetime
-    decided_at: datetime
-    rule: str | None = None
-    ruleset_version: str | None = None
-    team: str | None = None
-    rep_id: str | None = None
-    policy: str | None = None
-
-
-@dataclass(frozen=True)
-class Decision:
-    """Everything decided about one captured lead, and what it produces."""
-
-    lead_id: str
-    trigger_event_id: str
+    event_id: str
     event_time: datetime
     source: str
-    ruleset_version: str
-    qualification: Qualification
-    placement: Placement | None
-    decided_at: datetime
+    profile: Profile
+    duplicate_of: str | None
+    account: AccountMatch | None
+    score: Score
+    triage: Triage
+    facts: LeadFacts
 
-    def _id(self, what: str) -> str:
-        return stable_id(self.trigger_event_id, what)
 
-    def _record(self, kind: str, outcome: str, reasons: tuple[Reason, ...], **extra: Any) -> DecisionRecord:
-        return DecisionRecord(
-            decision_id=self._id(kind),
-            lead_id=self.lead_id,
-            trigger_event_id=self.trigger_event_id,
-            kind=kind,
-            outcome=outcome,
-            reasons=[r.model_dump(mode="json") for r in reasons],
-            event_time=self.event_time,
-            decided_at=self.decided_at,
-            **extra,
-        )
-
-    def records(self) -> list[DecisionRecord]:
-        q = self.qualification
-        records = [
-            self._record(
-                "qualification", q.outcome, q.reasons, rule=q.rule, ruleset_version=self.ruleset_version
-            )
-        ]
-        p = self.placement
-        if isinstance(p, Assignment):
-            records.append(
-                self._record(
-                    "assignment", "assigned", p.reasons, team=p.team, rep_id=p.rep_id, policy=p.policy
-                )
-            )
-        elif isinstance(p, Queued):
-            records.append(self._record("assignment", "queued", p.reasons, team=p.team, policy=p.policy))
-        return records
-
-    def payloads(self) -> list[Event]:
-        q = self.qualification
-        common = {"source": self.source, "decided_at": self.decided_at}
-        payloads: list[Event] = [
-            _QUALIFICATION_EVENTS[q.outcome](
-                decision_id=self._id("qualification"),
-                ruleset_version=self.ruleset_version,
-                rule=q.rule,
-                reasons=list(q.reasons),
-                **common,
-            )
-        ]
-        p = self.placement
-        if isinstance(p, Assignment):
-            payloads.append(
-                LeadAssigned(
-                    decision_id=self._id("assignment"),
-                    rep_id=p.rep_id,
-                    team=p.team,
-                    policy=p.policy,
-                    reasons=list(p.reasons),
-                    **common,
-                )
-            )
-        elif isinstance(p, Queued):
-            payloads.append(
-                LeadQueued(
-                    decision_id=self._id("assignment"),
-                    team=p.team,
-                    queue=p.queue,
-                    policy=p.policy,
-                    reasons=list(p.reasons),
-                    **common,
-                )
-            )
-        return payloads
-
-    def events(self) -> list[CloudEvent]:
-        # Decisions happen "at" the lead's event time, so imported history replays into the same funnel.
-        return [
-            CloudEvent.wrap(
-                payload,
-                subject=self.lead_id,
-                source=EVENT_SOURCE,
-                time=self.event_time,
-                event_id=self._id(payload.event_type),
-            )
-            for payload in self.payloads()
-        ]
+def _facts(fields: dict[str, Any], account: AccountMatch | None) -> LeadFacts:
+    employees = fields.get("employees")
+    return LeadFacts(
+        country=fields.get("country"),
+        employees=employees if isinstance(employees, int) else None,
+        industry=fields.get("industry"),
+        account=account.name if account else None,
+        account_owner=account.owner if account else None,
+    )
 
 
 class Router:
-    def __init__(self, rules: RuleSet, teams: list[Team]) -> None:
+    def __init__(
+        self,
+        rules: RuleSet,
+        teams: list[Team],
+        *,
+        scorer: Scorer | None = None,
+        matcher: AccountMatcher | None = None,
+        profiles: ProfilesConfig | None = None,
+        config_version: str | None = None,
+    ) -> None:
         if not teams:
             raise ValueError("routing needs at least one team")
         self.rules = rules
         self.teams = teams
+        self.scorer = scorer or Scorer(ScoringConfig())
+        self.profiles = profiles or ProfilesConfig()
+        self.matcher = matcher or AccountMatcher([], self.profiles.free_mail_domains)
+        self.window = timedelta(seconds=self.profiles.duplicate_window_s)
+        self.config_version = config_version
 
-    def qualify(self, lead: LeadData, source: str) -> Qualification:
-        return self.rules.evaluate(lead, source)
+    @classmethod
+    def from_config(cls, config: LeadRelayConfig, version: str | None = None) -> Router:
+        return cls(
+            RuleSet.from_config(config.qualification),
+            teams_from_config(config.routing, dict(config.calendars)),
+            scorer=Scorer(config.scoring),
+            matcher=AccountMatcher(config.accounts, config.profiles.free_mail_domains),
+            profiles=config.profiles,
+            config_version=version,
+        )
 
-    def choose_team(self, lead: LeadData, source: str) -> TeamChoice:
-        return self._choose_team(cel_context(lead, source))
+    def _triage(self, context: dict[str, Any]) -> Triage:
+        qualification = self.rules.evaluate_context(context)
+        if qualification.outcome != "qualified":
+            return Triage(qualification, None)  # only MQLs are routed
+        team, reason = choose_team(self.teams, context, qualification.route_to, qualification.route_rule)
+        return Triage(qualification, TeamChoice(team, reason))
 
     def triage(self, lead: LeadData, source: str) -> Triage:
-        """Qualify, then choose the team if qualified, building the expression context once."""
-        context = cel_context(lead, source)
-        qualification = self.rules.evaluate_context(context)
-        team = self._choose_team(context) if qualification.outcome == "qualified" else None
-        return Triage(qualification, team)
+        """Rules and team for a lone lead (no profile history), as `rules test` shows it."""
+        return self._triage(cel_context(lead, source))
 
-    def _choose_team(self, context: dict[str, Any]) -> TeamChoice:
-        team, reason = choose_team(self.teams, context)
-        return TeamChoice(team, reason)
+    def assess(
+        self, lead_id: str, event_id: str, lead: LeadData, source: str, at: datetime, before: Profile | None
+    ) -> Assessment:
+        key = identity_key(lead, self.profiles.identity_keys)
+        duplicate_of = before.lead_id if before is not None and before.is_duplicate(at, self.window) else None
+        profile = merge(before, key, lead_id, lead, source, at)
+        fields = profile.fields
+        account = self.matcher.match(fields.get("email", lead.email), fields.get("company"))
+        account_json = account.as_json() if account else {}
+        score = self.scorer.score({"lead": fields, "account": account_json}, profile.signals, at)
+        context = {
+            "lead": fields,
+            "source": source,
+            "score": score.cel(),
+            "account": account_json,
+            "profile": {
+                "submissions": profile.submissions,
+                "free_mail": self.matcher.is_free_mail(lead.email),
+            },
+        }
+        if duplicate_of is not None:
+            triage = Triage(
+                Qualification("qualified" if before and before.owner else "nurtured", None, ()), None
+            )
+        else:
+            triage = self._triage(context)
+        return Assessment(
+            lead_id,
+            event_id,
+            at,
+            source,
+            profile,
+            duplicate_of,
+            account,
+            score,
+            triage,
+            _facts(fields, account),
+        )
 
-    def assign(self, choice: TeamChoice, last_rep_id: str | None) -> Placement:
-        """Place by the team's policy; the team choice is the first reason either way."""
-        placed = place(choice.team, last_rep_id)
-        if isinstance(placed, Queued):
-            return Queued(placed.team, placed.queue, placed.policy, (choice.reason, *placed.reasons))
-        return Assignment(placed.team, placed.rep_id, placed.policy, (choice.reason, *placed.reasons))
+    def place(self, assessment: Assessment, state: TeamState, now: datetime) -> tuple[Placement, TeamState]:
+        choice = assessment.triage.team
+        assert choice is not None, "only leads with a team are placed"
+        placed, after = place(choice.team, state, assessment.facts, now)
+        return replace(placed, reasons=(choice.reason, *placed.reasons)), after
+
+    def decide(self, assessment: Assessment, placement: Placement | None, decided_at: datetime) -> Decision:
+        return Decision(
+            lead_id=assessment.lead_id,
+            trigger_event_id=assessment.event_id,
+            event_time=assessment.event_time,
+            source=assessment.source,
+            ruleset_version=self.rules.version,
+            qualification=assessment.triage.qualification,
+            placement=placement,
+            decided_at=decided_at,
+            score=assessment.score,
+            account=assessment.account,
+            profile_key=assessment.profile.key,
+            duplicate_of=assessment.duplicate_of,
+            config_version=self.config_version,
+        )
+
+    @staticmethod
+    def profile_after(assessment: Assessment) -> Profile:
+        """The profile to store: what was decided, and when it was routed (for the duplicate window).
+
+        A qualified lead is routed (assigned or queued) whatever the placement, so this is known
+        before the routing state is read; the owner is added once placed.
+        """
+        account = assessment.account.name if assessment.account else None
+        profile = replace(assessment.profile, score=assessment.score.total, account=account)
+        if assessment.duplicate_of is not None:
+            return profile
+        routed = assessment.triage.team is not None
+        return replace(
+            profile,
+            outcome=assessment.triage.qualification.outcome,
+            routed_at=assessment.event_time if routed else profile.routed_at,
+        )

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.router.domain.decision import Router
 from services.router.handlers.activity_recorded import ActivityRecordedHandler
+from services.router.handlers.batch import RouterBatchHandler
 from services.router.handlers.lead_captured import LeadCapturedHandler
 from services.router.sla.service import SlaService
 from services.router.sla.setup import SlaSetup
@@ -15,7 +16,13 @@ from services.router.sla.time_source import SystemClock
 from shared.dispatch import Dispatcher
 from shared.events import ActivityRecorded, LeadCaptured, Topics
 
-__all__ = ["ActivityRecordedHandler", "LeadCapturedHandler", "router_dispatcher"]
+__all__ = [
+    "ActivityRecordedHandler",
+    "LeadCapturedHandler",
+    "RouterBatchHandler",
+    "router_dispatcher",
+    "router_handlers",
+]
 
 
 def router_dispatcher(
@@ -25,11 +32,21 @@ def router_dispatcher(
     on_commit: Callable[[], None],
     sla: SlaService | None = None,
 ) -> Dispatcher:
+    return router_handlers(sessions, router, topics, on_commit, sla)[0]
+
+
+def router_handlers(
+    sessions: async_sessionmaker[AsyncSession],
+    router: Router,
+    topics: Topics,
+    on_commit: Callable[[], None],
+    sla: SlaService | None = None,
+) -> tuple[Dispatcher, RouterBatchHandler, LeadCapturedHandler]:
+    """The per-event dispatcher, the batch handler over it, and the lead handler (for reloads)."""
     # Without SLA policies feedback still flows: accept / reject / recycle need no clock.
     sla = sla or SlaService(SlaSetup([], {}, []), SystemClock())
-    return Dispatcher(
-        {
-            LeadCaptured: LeadCapturedHandler(sessions, router, topics, on_commit, sla=sla),
-            ActivityRecorded: ActivityRecordedHandler(sessions, sla, topics, on_commit),
-        }
+    leads = LeadCapturedHandler(sessions, router, topics, on_commit, sla=sla)
+    dispatcher = Dispatcher(
+        {LeadCaptured: leads, ActivityRecorded: ActivityRecordedHandler(sessions, sla, topics, on_commit)}
     )
+    return dispatcher, RouterBatchHandler(dispatcher, leads), leads

@@ -13,12 +13,15 @@ from collections.abc import Callable
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.router.repository import RouterRepository
+from services.router.routing.repository import RoutingRepository
 from services.router.sla.feedback import record_activity
 from services.router.sla.service import SlaService
 from shared.events import ActivityRecorded, CloudEvent, Topics
 from shared.logging import get_logger
 
 log = get_logger(__name__)
+# Activities after which the lead no longer counts against its owner's open-lead cap.
+CLOSES_FOR_OWNER = ("rejected", "opportunity_created", "won", "lost")
 
 
 class ActivityRecordedHandler:
@@ -42,6 +45,8 @@ class ActivityRecordedHandler:
                 log.info("duplicate_event_skipped", event_id=event.id, lead_id=event.subject)
                 return False
             outcome = await record_activity(self._sla, session, event, activity)
+            if activity.kind in CLOSES_FOR_OWNER:
+                await RoutingRepository(session).release(event.subject)
             await repo.record([outcome.decision(event, activity, self._sla.clock.now())])
             await repo.enqueue(self._topics.handoffs, outcome.events)
         if outcome.events:

@@ -8,13 +8,15 @@ decision record, so the lead's timeline shows why it moved.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.router.domain.decision import DecisionRecord
-from services.router.domain.routing import Assignment, Team, place
 from services.router.repository import RouterRepository
+from services.router.routing import Assignment, LeadFacts, Team, place
+from services.router.routing.repository import RoutingRepository
 from services.router.sla.policy import SlaPolicy
 from services.router.sla.repository import ClockRow, DueTimer, SlaRepository
 from services.router.sla.service import SlaService, wrap
@@ -34,6 +36,14 @@ from shared.events import (
 class Ladder:
     def __init__(self, sla: SlaService, teams: list[Team]) -> None:
         self.sla = sla
+        self.teams = teams
+
+    @property
+    def teams(self) -> list[Team]:
+        return list(self._teams.values())
+
+    @teams.setter
+    def teams(self, teams: list[Team]) -> None:  # a config reload swaps them
         self._teams = {t.name: t for t in teams}
 
     async def fire(self, session: AsyncSession, timer: DueTimer, now: datetime) -> list[CloudEvent] | None:
@@ -84,12 +94,14 @@ class Ladder:
         decision_id = stable_id(timer.timer_id, "decision")
         team = self._teams.get(clock.team)
         if timer.action == "reassign" and team is not None:
-            last = await router_repo.lock_rotation(team.name)
-            placed = place(team, last)
-            if isinstance(placed, Assignment) and placed.rep_id == clock.rep_id:
-                placed = place(team, placed.rep_id)  # the owner missed the SLA: skip them once
-            if isinstance(placed, Assignment) and placed.rep_id != clock.rep_id:
-                await router_repo.advance_rotation(team.name, placed.rep_id)
+            # The team's policy over its other reps (the owner missed the SLA), under the team's lock.
+            routing = RoutingRepository(session)
+            states = await routing.load([team])
+            others = replace(team, reps=tuple(r for r in team.reps if r.id != clock.rep_id))
+            placed, after = place(others, states[team.name], LeadFacts(), now)
+            if isinstance(placed, Assignment):
+                await routing.save(states, {team.name: after})
+                await routing.transfer(clock.lead_id, placed.rep_id, team.name, now)
                 await repo.set_owner(clock.clock_id, placed.rep_id)
                 payload = LeadReassigned(
                     decision_id=decision_id,
