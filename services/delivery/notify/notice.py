@@ -89,7 +89,9 @@ def build_notice(
         why = [f"SLA policy {payload.policy} ({payload.target.replace('_', ' ')})"]
     owner_id = getattr(payload, "rep_id", None)
     owner = directory.person(owner_id).name if isinstance(owner_id, str) else "nobody yet"
-    score = facts.get("score")
+    # The assignment carries the score (newer routers); else the qualification's, from the cache.
+    score = getattr(payload, "score", None)
+    score = score if isinstance(score, int | float) else facts.get("score")
     return Notice(
         recipient=person,
         headline=headline,
