@@ -83,6 +83,10 @@ def create_app(runtime: IngestRuntime) -> FastAPI:
             await runtime.producer.start()
         except BrokerUnavailable as exc:
             log.warning("broker_unavailable_at_start", error=str(exc))  # writes answer 503 until it is back
+        try:
+            log.info("delivery_ledger_loaded", keys=await runtime.ledger.load())
+        except SQLAlchemyError as exc:  # every lookup asks the database until the next start
+            log.warning("delivery_ledger_not_loaded", error=repr(exc))
         loops.start("ingest-ledger-purge", lambda stop: purge_loop(runtime.ledger, stop))
         try:
             yield

@@ -51,6 +51,13 @@ class DeliveryRepository:
             for r in rows
         }
 
+    async def keys_since(self, since: datetime) -> list[DeliveryKey]:
+        c = deliveries.c
+        rows = await self.session.execute(
+            select(c.source, c.scope, c.delivery_key).where(c.created_at >= since)
+        )
+        return [DeliveryKey(r.source, r.scope, r.delivery_key) for r in rows]
+
     async def remember_many(self, items: Sequence[tuple[DeliveryKey, RememberedDelivery]]) -> None:
         if not items:
             return

@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from services.ingest.ledger import DeliveryLedger
 from services.ingest.repository import DeliveryKey, DeliveryRepository, RememberedDelivery
 from services.router.tables import outbox
+from shared.db import create_engine, create_session_factory
 from shared.db.outbox import add_events, lock_pending, mark_published
 
 pytestmark = pytest.mark.db
@@ -78,3 +80,22 @@ async def test_utc_datetimes_round_trip(sessions: async_sessionmaker[AsyncSessio
         created = (await s.execute(select(deliveries.c.created_at))).scalar_one()
     assert created.tzinfo is not None
     assert abs((datetime.now(UTC) - created).total_seconds()) < 60
+
+
+async def test_ledger_answers_new_keys_from_memory_and_repeats_after_a_restart(
+    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    ledger = DeliveryLedger(sessions, timedelta(hours=72))
+    assert await ledger.load() == 0
+    key = DeliveryKey("web", "lead", "evt-1")
+    await ledger.remember(key, remembered("e1", "l1"))
+    restarted = DeliveryLedger(sessions, timedelta(hours=72))
+    assert await restarted.load() == 1
+    found = await restarted.find(key)  # fingerprinted at load, read from the database once
+    assert found is not None and (found.event_id, found.lead_id) == ("e1", "l1")
+    await engine.dispose()
+    broken = DeliveryLedger(
+        create_session_factory(create_engine("sqlite+aiosqlite:////nonexistent/dir/x.db")), timedelta(hours=1)
+    )
+    broken._loaded = True  # as after a load: a never-seen key must not touch the (unreachable) database
+    assert await broken.find(DeliveryKey("web", "lead", "new")) is None
