@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.ingest.endpoints import router as api_router
 from services.ingest.endpoints import serve_hot_paths_without_dependency_resolution
 from services.ingest.ledger import DeliveryLedger
-from services.ingest.service import IdempotencyConflict, IngestService
+from services.ingest.service import DATABASE_DOWN, IdempotencyConflict, IngestService
 from services.ingest.settings import IngestSettings
 from services.ingest.webhooks.endpoints import webhooks_router
 from services.ingest.webhooks.sources import ConfiguredSource, build_sources
@@ -66,7 +66,7 @@ async def purge_loop(ledger: DeliveryLedger, stop: asyncio.Event, every_s: float
         try:
             forgotten = await ledger.purge()
             log.info("deliveries_purged", count=forgotten)
-        except SQLAlchemyError as exc:
+        except DATABASE_DOWN as exc:
             log.warning("deliveries_purge_failed", error=repr(exc))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), every_s)
@@ -85,7 +85,7 @@ def create_app(runtime: IngestRuntime) -> FastAPI:
             log.warning("broker_unavailable_at_start", error=str(exc))  # writes answer 503 until it is back
         try:
             log.info("delivery_ledger_loaded", keys=await runtime.ledger.load())
-        except SQLAlchemyError as exc:  # every lookup asks the database until the next start
+        except DATABASE_DOWN as exc:  # every lookup asks the database until the next start
             log.warning("delivery_ledger_not_loaded", error=repr(exc))
         loops.start("ingest-ledger-purge", lambda stop: purge_loop(runtime.ledger, stop))
         try:

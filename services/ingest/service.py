@@ -28,6 +28,9 @@ from shared.logging import get_logger
 log = get_logger(__name__)
 
 EVENT_SOURCE = "leadrelay/ingest"
+# What an unreachable database raises: SQLAlchemy's errors, and the driver's own socket errors
+# (asyncpg's refused connection surfaces as ConnectionRefusedError, not wrapped).
+DATABASE_DOWN = (SQLAlchemyError, OSError)
 
 
 @dataclass(frozen=True)
@@ -89,7 +92,7 @@ class IngestService:
     async def _seen(self, key: DeliveryKey, delivery: DeliveryRef) -> Receipt | None:
         try:
             found = await self._ledger.find(key)
-        except SQLAlchemyError as exc:
+        except DATABASE_DOWN as exc:
             # The idempotency store is down: accept anyway. The event id derives from the key,
             # so if this was a repeat, consumers drop the copy; a lead is never lost for it.
             log.warning("delivery_lookup_failed", scope=key.scope, error=repr(exc))
@@ -112,7 +115,7 @@ class IngestService:
             remembered = RememberedDelivery(delivery.body_hash, event_id, lead_id, datetime.now(UTC))
             try:
                 await self._ledger.remember(key, remembered)
-            except SQLAlchemyError as exc:
+            except DATABASE_DOWN as exc:
                 # The event is durable already: still a 202. A retry republishes the same event id,
                 # which consumers deduplicate, so nothing is counted twice.
                 log.warning("delivery_not_remembered", event_id=event_id, lead_id=lead_id, error=repr(exc))
