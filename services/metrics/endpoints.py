@@ -1,16 +1,17 @@
-"""Metrics HTTP API: the reports (JSON, or CSV on request) and the ops dashboard page."""
+"""Metrics HTTP API: the reports (JSON, or CSV on request); every one needs credentials (viewer role).
+
+The dashboard page lives in services/metrics/dashboard/, access control in services/metrics/auth/."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from functools import cache
-from importlib.resources import files
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request
-from fastapi.responses import HTMLResponse, PlainTextResponse
+from fastapi.responses import PlainTextResponse
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.metrics.auth.access import require_viewer
 from services.metrics.funnel.schemas import FunnelOut
 from services.metrics.funnel.service import funnel_csv, funnel_report
 from services.metrics.pipeline.schemas import PipelineOut
@@ -41,7 +42,7 @@ Config = Annotated[ReportConfig, Depends(report_config)]
 Csv = Annotated[bool, Depends(wants_csv)]
 CSV_DOC: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {}}}}
 
-router = APIRouter()
+router = APIRouter(dependencies=[Depends(require_viewer)])
 
 
 @router.get("/v1/funnel", response_model=FunnelOut, responses=CSV_DOC)
@@ -80,14 +81,3 @@ async def get_timeline(
     if report is None:
         raise HTTPException(404, detail="no events recorded for this lead")
     return csv_response(timeline_csv(report), "timeline") if csv else report
-
-
-@cache
-def _page() -> str:
-    """The dashboard is a static page: read it once, on first request."""
-    return files("services.metrics").joinpath("dashboard.html").read_text()
-
-
-@router.get("/", response_class=HTMLResponse, include_in_schema=False)
-async def dashboard() -> HTMLResponse:
-    return HTMLResponse(_page())

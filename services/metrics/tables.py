@@ -94,3 +94,72 @@ lead_stages = Table(
     Column("seconds", Float),  # cumulative closed time in stage; NULL while never left
 )
 Index("ix_metrics_lead_stages_stage", lead_stages.c.stage)
+
+# --- the live dashboard (m0003) -------------------------------------------------------------------
+
+# One row per SLA clock, folded from the router's sla.* events (metrics never reads the router's
+# tables): what the live board shows. Status: open, warned, breached, met.
+sla_clocks = Table(
+    "metrics_sla_clocks",
+    metadata,
+    Column("clock_id", String(200), primary_key=True),
+    Column("lead_id", String(200), nullable=False),
+    Column("policy", String(200), nullable=False),
+    Column("target", String(50), nullable=False),
+    Column("team", String(200), nullable=False),
+    Column("rep_id", String(200)),
+    Column("status", String(20), nullable=False),
+    Column("started_at", UtcDateTime()),
+    Column("warning_at", UtcDateTime()),
+    Column("breach_at", UtcDateTime()),
+    Column("target_seconds", Integer),
+    Column("timezone", String(100)),
+    Column("escalations", Integer, nullable=False, default=0),
+    Column("last_action", String(50)),
+    Column("closed_at", UtcDateTime()),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+# The board reads the not-yet-met clocks by deadline; closed ones are only counted.
+Index("ix_metrics_sla_clocks_status", sla_clocks.c.status, sla_clocks.c.breach_at)
+
+# The captured person's contact, kept apart from the PII-free fact log so the dashboard can show
+# it (masked for viewers) and erasure has one row to remove. Replay neither needs nor rebuilds it.
+contacts = Table(
+    "metrics_contacts",
+    metadata,
+    Column("lead_id", String(200), primary_key=True),
+    Column("email", String(320)),
+    Column("name", String(400)),
+    Column("phone", String(50)),
+    Column("company", String(300)),
+)
+
+# People who log in to the dashboard (password: salted scrypt) and integration keys (SHA-256 of
+# a 256-bit random key: a slow hash adds nothing to a secret that cannot be guessed).
+users = Table(
+    "metrics_users",
+    metadata,
+    Column("username", String(100), primary_key=True),
+    Column("password_hash", String(300), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("disabled_at", UtcDateTime()),
+)
+api_keys = Table(
+    "metrics_api_keys",
+    metadata,
+    Column("key_id", String(40), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("role", String(20), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("revoked_at", UtcDateTime()),
+)
+login_sessions = Table(
+    "metrics_login_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("username", String(100), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+)
+Index("ix_metrics_login_sessions_user", login_sessions.c.username)

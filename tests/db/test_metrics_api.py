@@ -10,6 +10,8 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.metrics.auth.access import AccessConfig
+from services.metrics.auth.secrets import token_hash
 from services.metrics.domain.reporting_config import ReportingConfig, SpendEntry
 from services.metrics.endpoints import router
 from services.metrics.replay import facts_of, project_batch
@@ -18,6 +20,7 @@ from services.metrics.synthetic import history
 from shared.dispatch import decode
 
 pytestmark = pytest.mark.db
+API_KEY = "metrics-test-key"
 
 
 @pytest.fixture
@@ -31,7 +34,11 @@ async def client(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[ht
     app.state.sessions = sessions
     spend = (SpendEntry(source="hubspot", month="2025-02", amount=1000),)
     app.state.report_config = ReportConfig(ReportingConfig(timezone="Europe/Paris"), spend)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://m") as c:
+    app.state.access = AccessConfig(env_key_hash=token_hash(API_KEY))  # reports need credentials
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://m", headers={"X-API-Key": API_KEY}
+    ) as c:
         yield c
 
 

@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from services.devstack import ROOT, free_port, port_open
+from tests.helpers.stack import API_KEY as METRICS_KEY
 from tests.helpers.stack import KAFKA_WANTED
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.db]
@@ -47,6 +48,7 @@ def test_up_runs_everything_and_stops_everything(
 ) -> None:
     ports = {"INGEST": free_port(), "ROUTER": free_port(), "METRICS": free_port()}
     env = _env(**{f"LEADRELAY_{name}_PORT": str(port) for name, port in ports.items()})
+    env["LEADRELAY_METRICS_API_KEY"] = METRICS_KEY  # the reports need credentials
     out = tmp_path / "up.out"
     command = [sys.executable, "-m", "services", "up", "--demo", "--demo-leads", "12"]
     proc = subprocess.Popen(
@@ -60,7 +62,7 @@ def test_up_runs_everything_and_stops_everything(
         _wait_for(lambda: "ready in" in out.read_text(), 90, "readiness", out)
         metrics = f"http://127.0.0.1:{ports['METRICS']}/v1/funnel"
         _wait_for(
-            lambda: httpx.get(metrics, timeout=5).json()["total"] == 12,
+            lambda: httpx.get(metrics, headers={"X-API-Key": METRICS_KEY}, timeout=5).json()["total"] == 12,
             60,
             "12 demo leads in the funnel",
             out,
@@ -68,6 +70,7 @@ def test_up_runs_everything_and_stops_everything(
         for service in ("ingest", "router", "metrics"):  # SQLite under ./.leadrelay/, a file per service
             assert (tmp_path / ".leadrelay" / f"{service}.db").exists()
         text = out.read_text()
+        assert "sign in: admin / changeme" in text  # dev: `up` says how to log in to the dashboard
         broker_port = int(re.search(r"broker on 127\.0\.0\.1:(\d+)", text).group(1))  # type: ignore[union-attr]
         assert ("Apache Kafka" in text) is (broker_kind == "kafka"), text
         proc.send_signal(stop_signal)

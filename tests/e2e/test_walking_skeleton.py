@@ -14,7 +14,7 @@ from services.devstack import start_service, stop_all, wait_ready
 from shared.events import CloudEvent, LeadAssigned, Topics
 from shared.kafka.brokers import Broker
 from tests.helpers.kafka_tools import read_until
-from tests.helpers.stack import API_KEY, e2e_env
+from tests.helpers.stack import API_KEY, METRICS_HEADERS, e2e_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.db]
 
@@ -60,10 +60,13 @@ def test_lead_flows_from_webhook_to_handoff_and_funnel(
             "won": 0,
         }
         assert funnel["steps"][2]["conversion_from_previous"] == 1.0
-        page = httpx.get(f"{metrics.url}/", timeout=5)
+        assert httpx.get(f"{metrics.url}/", timeout=5).headers["location"] == "/login"
+        page = httpx.get(f"{metrics.url}/", headers=METRICS_HEADERS, timeout=5)
         assert page.status_code == 200 and "text/html" in page.headers["content-type"]
         assert "/v1/funnel" in page.text  # the dashboard reads the funnel API
-        csv = httpx.get(f"{metrics.url}/v1/funnel", params={"format": "csv"}, timeout=5)
+        csv = httpx.get(
+            f"{metrics.url}/v1/funnel", params={"format": "csv"}, headers=METRICS_HEADERS, timeout=5
+        )
         assert csv.headers["content-type"].startswith("text/csv") and "assigned,Assigned,1" in csv.text
     finally:
         codes = stop_all(services)
@@ -82,7 +85,7 @@ def _wait_for_funnel(url: str, done: object, timeout_s: float = 30.0) -> dict:  
     deadline = time.monotonic() + timeout_s
     body: dict = {}  # type: ignore[type-arg]
     while time.monotonic() < deadline:
-        body = httpx.get(f"{url}/v1/funnel", timeout=5).json()
+        body = httpx.get(f"{url}/v1/funnel", headers=METRICS_HEADERS, timeout=5).json()
         if done(body):  # type: ignore[operator]
             return body
         time.sleep(0.2)

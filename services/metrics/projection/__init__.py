@@ -5,7 +5,7 @@ The live consumer, `leadrelay import` and `leadrelay replay` all go through `pro
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -31,18 +31,33 @@ async def project_facts(session: AsyncSession, facts: Sequence[Fact]) -> int:
     return len(new)
 
 
+# Extra read-model writes of one event (the dashboard's live tables), in the projection's transaction.
+LiveUpdate = Callable[[AsyncSession, CloudEvent, Event], Awaitable[None]]
+
+
 class Projector:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        live: LiveUpdate | None = None,
+        live_wants: Callable[[Event], bool] = lambda _: False,
+    ) -> None:
         self._sessions = sessions
+        self._live = live
+        self._live_wants = live_wants
 
     async def __call__(self, event: CloudEvent, payload: Event) -> bool:
         """Project one event; False when metrics has no use for it or it was already projected."""
         fact = fact_from_event(event, payload)
-        if fact is None:
+        live = self._live if self._live is not None and self._live_wants(payload) else None
+        if fact is None and live is None:
             return False
         async with self._sessions() as session, session.begin():
             if not await ProjectionRepository(session).claim(event.id):
                 return False
-            await project_facts(session, [fact])
-        log.debug("fact_recorded", lead_id=event.subject, event_id=event.id, stages=list(fact.stages))
+            if fact is not None:
+                await project_facts(session, [fact])
+            if live is not None:
+                await live(session, event, payload)
+        log.debug("event_projected", lead_id=event.subject, event_id=event.id, fact=fact is not None)
         return True
