@@ -13,12 +13,15 @@ from rich.console import Console
 from rich.markup import escape
 
 from services.delivery.cli_commands import deliveries_app
+from services.metrics.auth.cli import keys_app, users_app
 
 app = typer.Typer(
     help="LeadRelay: event-driven MQL-to-SQL handoff.", no_args_is_help=True, add_completion=False
 )
 rules_app = typer.Typer(help="Qualification rules: check them before they go live.", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
+app.add_typer(users_app, name="users")
+app.add_typer(keys_app, name="keys")
 app.add_typer(deliveries_app, name="deliveries")
 console = Console(stderr=True)
 
@@ -199,7 +202,8 @@ def up(
         except KafkaRuntimeMissing as exc:
             _fail(str(exc))
     ingest_settings = IngestSettings()
-    ingest_port, metrics_port = ingest_settings.port, MetricsSettings().port
+    metrics_settings = MetricsSettings()
+    ingest_port, metrics_port = ingest_settings.port, metrics_settings.port
     stack = Stack(
         ports={
             "ingest": ingest_port,
@@ -228,7 +232,11 @@ def up(
         if ingest_settings.common.is_dev:
             key = f"X-API-Key: {ingest_settings.api_key.get_secret_value()}"
         console.print(f"  ingest API   http://127.0.0.1:{ingest_port}/docs   ({key})")
-        console.print(f"  dashboard    http://127.0.0.1:{metrics_port}/")
+        login = f"sign in as {metrics_settings.admin_user} with LEADRELAY_METRICS_ADMIN_PASSWORD"
+        if metrics_settings.common.is_dev:
+            password = metrics_settings.admin_password.get_secret_value()
+            login = f"sign in: {metrics_settings.admin_user} / {password}"
+        console.print(f"  dashboard    http://127.0.0.1:{metrics_port}/   ({escape(login)})")
         console.print(f"  funnel       http://127.0.0.1:{metrics_port}/v1/funnel")
         console.print(f"  deliveries   http://127.0.0.1:{DeliverySettings().port}/v1/deliveries   (X-API-Key)")
         console.print(f"  logs         {stack.log_dir}/   ·   Ctrl-C stops everything")
