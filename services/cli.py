@@ -74,13 +74,14 @@ app.command("delivery", hidden=True)(deliver)
 
 @rules_app.command("check")
 def rules_check(
-    config: Annotated[Path | None, typer.Option(help="config file (default: LEADRELAY_CONFIG)")] = None,
+    file: Annotated[Path | None, typer.Argument(help="config file (default: LEADRELAY_CONFIG)")] = None,
+    config: Annotated[Path | None, typer.Option(help="config file, as FILE")] = None,
 ) -> None:
     """Validate the config file: YAML, schema and every CEL expression."""
     from shared.config import ConfigError, load_config
     from shared.settings import CommonSettings
 
-    path = config or CommonSettings().config
+    path = file or config or CommonSettings().config
     try:
         loaded = load_config(path)
     except ConfigError as exc:
@@ -91,6 +92,15 @@ def rules_check(
         f"[green]ok[/] {path}: ruleset {loaded.qualification.version}, "
         f"{len(loaded.qualification.rules)} rules, {len(loaded.routing.teams)} teams, {reps} reps"
     )
+
+
+def _register_rules() -> None:
+    from services.router.cli_commands import register
+
+    register(rules_app, console, _fail)
+
+
+_register_rules()
 
 
 @app.command()

@@ -126,3 +126,47 @@ def test_error_text_that_looks_like_a_closing_tag_does_not_crash(tmp_path: Path)
     assert isinstance(exception, SystemExit), repr(exception)
     assert code == 1
     assert f"{path}:{line}:" in output
+
+
+BANT = str(EXAMPLE.parent / "rules" / "bant.yaml")
+BANT_LEAD = (
+    '{"email":"cfo@northwind.example","title":"CFO","employees":800,"country":"US",'
+    '"signals":["demo_request"],"custom":{"budget":50000,"timeline_days":30}}'
+)
+
+
+def test_check_takes_the_file_as_an_argument() -> None:
+    code, output, _ = _check(BANT)
+
+    assert code == 0, output
+    assert "ruleset bant-1" in output
+
+
+def test_rules_test_explains_a_bant_lead() -> None:
+    result = CliRunner().invoke(
+        app, ["rules", "test", BANT, "--lead", BANT_LEAD, "--at", "2026-03-02T15:00:00"]
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "qualified by rule bant-complete" in result.output
+    assert "score 80.0 = fit 45.0 + engagement 35.0" in result.output
+    assert "account Northwind (by domain, owner sara)" in result.output
+    assert "owner: sara" in result.output
+
+
+def test_rules_test_json_shows_a_rule_error_without_failing(tmp_path: Path) -> None:
+    lead = '{"email":"x@acme.io","custom":{"budget":"lots","timeline_days":10}}'
+    result = CliRunner().invoke(app, ["rules", "test", BANT, "--lead", lead, "--json"])
+
+    assert result.exit_code == 0, result.output
+    record = __import__("json").loads(result.output)
+    assert record["outcome"] == "nurtured"
+    assert [e["rule"] for e in record["errors"]] == ["no-budget"]  # "lots" < 5000: a type error
+    assert record["ruleset_version"] == "bant-1"
+
+
+def test_rules_test_refuses_a_bad_lead() -> None:
+    result = CliRunner().invoke(app, ["rules", "test", BANT, "--lead", '{"email": "nope"}'])
+
+    assert result.exit_code == 1
+    assert "--lead" in result.output

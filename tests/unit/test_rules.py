@@ -173,3 +173,61 @@ def test_example_ruleset_on_typical_leads() -> None:
     )
     assert rules.evaluate(LeadData(email="x@corp.com"), "api").outcome == "nurtured"
     assert rules.version == "2026-11-22.1"
+
+
+# --- priorities, route_to, run-time errors ---------------------------------------------------------
+
+
+def _config_rules(*rules: dict[str, object]) -> RuleSet:
+    return RuleSet.from_config(
+        QualificationConfig(version="p-1", rules=[RuleConfig.model_validate(r) for r in rules])
+    )
+
+
+def test_priority_beats_file_order_and_route_to_rules_still_run_after_the_outcome() -> None:
+    rules = _config_rules(
+        {"name": "big", "when": "lead.employees >= 50", "outcome": "qualified"},
+        {
+            "name": "gmail",
+            "when": 'lead.email.endsWith("@gmail.com")',
+            "outcome": "disqualified",
+            "priority": 10,
+        },
+        {"name": "to-enterprise", "when": "lead.employees >= 1000", "route_to": "enterprise"},
+    )
+
+    big = rules.evaluate(LeadData(email="x@acme.io", employees=5000), "api")
+    gmail = rules.evaluate(LeadData(email="x@gmail.com", employees=5000), "api")
+
+    assert (big.outcome, big.rule, big.route_to, big.route_rule) == (
+        "qualified",
+        "big",
+        "enterprise",
+        "to-enterprise",
+    )
+    assert (gmail.outcome, gmail.rule) == ("disqualified", "gmail")
+
+
+def test_a_rule_failing_at_run_time_is_an_error_in_the_decision_and_evaluation_goes_on() -> None:
+    rules = _config_rules(
+        {"name": "typed", "when": "lead.custom.budget > 1000", "outcome": "qualified"},
+        {"name": "fallback", "when": "true", "outcome": "nurtured"},
+    )
+
+    result = rules.evaluate(LeadData(email="x@acme.io", custom={"budget": "lots"}), "api")
+
+    assert (result.outcome, result.rule) == ("nurtured", "fallback")
+    assert [e["rule"] for e in result.errors] == ["typed"]
+    assert result.reasons[0].code == "rule_error"
+
+
+def test_a_rule_needs_an_outcome_or_a_route() -> None:
+    with pytest.raises(ValueError, match="needs an outcome"):
+        RuleConfig(name="nothing", when="true")
+
+
+@pytest.mark.parametrize("template", ["bant", "meddic", "champ"])
+def test_templates_load(template: str) -> None:
+    config = load_config(Path(__file__).resolve().parents[2] / "examples" / "rules" / f"{template}.yaml")
+
+    assert config.qualification.version == f"{template}-1"

@@ -120,8 +120,23 @@ class Router:
         key = identity_key(lead, self.profiles.identity_keys)
         duplicate_of = before.lead_id if before is not None and before.is_duplicate(at, self.window) else None
         profile = merge(before, key, lead_id, lead, source, at)
+        owned = before is not None and before.owner is not None
+        return self.evaluate(profile, lead_id, event_id, source, at, duplicate_of, owned)
+
+    def evaluate(
+        self,
+        profile: Profile,
+        lead_id: str,
+        event_id: str,
+        source: str,
+        at: datetime,
+        duplicate_of: str | None = None,
+        owned: bool = False,
+    ) -> Assessment:
+        """Account, score, rules and team for a merged profile (what backtests replay)."""
         fields = profile.fields
-        account = self.matcher.match(fields.get("email", lead.email), fields.get("company"))
+        email = str(fields.get("email", ""))
+        account = self.matcher.match(email, fields.get("company"))
         account_json = account.as_json() if account else {}
         score = self.scorer.score({"lead": fields, "account": account_json}, profile.signals, at)
         context = {
@@ -129,15 +144,10 @@ class Router:
             "source": source,
             "score": score.cel(),
             "account": account_json,
-            "profile": {
-                "submissions": profile.submissions,
-                "free_mail": self.matcher.is_free_mail(lead.email),
-            },
+            "profile": {"submissions": profile.submissions, "free_mail": self.matcher.is_free_mail(email)},
         }
         if duplicate_of is not None:
-            triage = Triage(
-                Qualification("qualified" if before and before.owner else "nurtured", None, ()), None
-            )
+            triage = Triage(Qualification("qualified" if owned else "nurtured", None, ()), None)
         else:
             triage = self._triage(context)
         return Assessment(
