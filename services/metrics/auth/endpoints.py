@@ -20,7 +20,7 @@ router = APIRouter()
 
 _LOGIN_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>LeadRelay · sign in</title>
-<link rel="stylesheet" href="/static/dashboard.css"></head>
+<link rel="icon" href="data:,"><link rel="stylesheet" href="/static/dashboard.css"></head>
 <body class="login"><form method="post" action="/login" class="card login-card">
 <h1>LeadRelay</h1><p class="muted">Ops dashboard: sign in</p>{error}
 <label>User <input name="username" autocomplete="username" required autofocus></label>
