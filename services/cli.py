@@ -106,19 +106,73 @@ _register_rules()
 @app.command()
 def demo(
     url: Annotated[str, typer.Option(help="ingest base URL")] = "http://127.0.0.1:8000",
-    leads: Annotated[int, typer.Option(min=1, help="how many leads to post")] = 200,
-    rate: Annotated[float, typer.Option(min=0, help="leads per second (0: as fast as possible)")] = 20.0,
-    seed: Annotated[int, typer.Option(help="random seed (same seed, same leads)")] = 7,
+    leads: Annotated[
+        int | None, typer.Option(min=0, help="canonical leads to post (default: 200, or 0 with --source)")
+    ] = None,
+    source: Annotated[
+        str | None,
+        typer.Option(help="also post signed vendor webhooks to the configured sources of this kind, or all"),
+    ] = None,
+    per_source: Annotated[int, typer.Option(min=1, help="webhooks per configured source")] = 10,
+    rate: Annotated[float, typer.Option(min=0, help="requests per second (0: as fast as possible)")] = 20.0,
+    seed: Annotated[int, typer.Option(help="random seed (same seed, same day: same leads)")] = 7,
+    months: Annotated[int, typer.Option(min=1, max=36, help="spread of the capture times (event time)")] = 6,
+    sales: Annotated[
+        bool, typer.Option(help="play the sales tools: read assignments, post feedback on event time")
+    ] = True,
 ) -> None:
-    """Post realistic synthetic leads to a running ingest, with a progress bar."""
-    from services.demo import run_demo
+    """Post realistic synthetic leads (and vendor webhooks) and the sales feedback, with a progress bar."""
+    from services.demo import DemoPlan, run_demo
+    from services.demo_vendors import KINDS, graph_is_local, vendor_sources
     from services.ingest.settings import IngestSettings
+    from shared.config import ConfigError, load_config
+    from shared.events import Topics
 
-    api_key = IngestSettings().api_key.get_secret_value()
-    result = run_demo(url, api_key, leads, rate, seed, console)
+    settings = IngestSettings()
+    vendors = []
+    if source is not None:
+        if source not in (*KINDS, "all"):
+            _fail(f"unknown source kind {source!r}; use one of: {', '.join((*KINDS, 'all'))}")
+        try:
+            config = load_config(settings.common.config)
+        except ConfigError as exc:
+            _fail(str(exc))
+            return
+        for found in vendor_sources(config, source):
+            if found.kind == "facebook" and not graph_is_local(config, found.name):
+                # Meta's Graph API has never heard of a demo's leadgen ids: every lead would fail.
+                console.print(
+                    f"skipping {found.name}: its leads are read from a Graph API the demo cannot feed"
+                )
+                continue
+            vendors.append(found)
+        if not vendors:
+            _fail(f"no configured source of kind {source!r} to post to in {settings.common.config}")
+    plan = DemoPlan(
+        url=url,
+        api_key=settings.api_key.get_secret_value(),
+        leads=leads if leads is not None else (0 if source else 200),
+        rate=rate,
+        seed=seed,
+        vendors=vendors,
+        per_source=per_source,
+        months=months,
+        bootstrap=settings.common.kafka_bootstrap if sales else None,
+        handoffs_topic=Topics(settings.common.topic_prefix).handoffs,
+    )
+    result = run_demo(plan, console)
     summary = ", ".join(f"{code or 'no answer'}: {n}" for code, n in sorted(result.statuses.items()))
-    console.print(f"posted {leads} leads in {result.seconds:.1f}s ({summary})")
-    if set(result.statuses) - {200, 202}:
+    posted = sum(result.statuses.values())
+    console.print(f"posted {posted} leads in {result.seconds:.1f}s ({summary})")
+    if result.by_source:
+        console.print("  by source: " + ", ".join(f"{k} {n}" for k, n in sorted(result.by_source.items())))
+    if result.routed:
+        console.print("  routed: " + ", ".join(f"{k} {n}" for k, n in sorted(result.routed.items())))
+    if result.activities:
+        console.print("  sales feedback: " + ", ".join(f"{k} {n}" for k, n in result.activities.items()))
+    if result.sales_note:
+        console.print(f"  {result.sales_note}")
+    if set(result.statuses) - {200, 202} or set(result.activity_statuses) - {200, 202}:
         raise typer.Exit(1)
 
 
@@ -248,7 +302,9 @@ def up(
             login = f"sign in: {metrics_settings.admin_user} / {password}"
         console.print(f"  dashboard    http://127.0.0.1:{metrics_port}/   ({escape(login)})")
         console.print(f"  funnel       http://127.0.0.1:{metrics_port}/v1/funnel")
-        console.print(f"  deliveries   http://127.0.0.1:{DeliverySettings().port}/v1/deliveries   (X-API-Key)")
+        console.print(
+            f"  deliveries   http://127.0.0.1:{DeliverySettings().port}/v1/deliveries   (X-API-Key)"
+        )
         console.print(f"  logs         {stack.log_dir}/   ·   Ctrl-C stops everything")
         if demo:
             stack.start_demo(["--url", f"http://127.0.0.1:{ingest_port}", "--leads", str(demo_leads)])
