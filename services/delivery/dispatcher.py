@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import time
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -32,6 +32,9 @@ from shared.db import is_transient_db_error
 from shared.logging import get_logger
 
 log = get_logger(__name__)
+Step = Callable[[DeliveryRepository], Awaitable[None]]
+BUFFER = 4  # messages picked per target: this many times its concurrency
+MIN_ROUND_S = 0.01  # rounds at most this often: a burst of commits makes one round, not one each
 
 
 class Dispatcher:
@@ -50,8 +53,13 @@ class Dispatcher:
         self._poll_interval_s = poll_interval_s
         self._on_delivered = on_delivered
         self._busy: dict[str, set[int]] = defaultdict(set)
+        self._slots: dict[str, asyncio.Semaphore] = {}
+        self._gone: set[str] = set()
+        self._stopping = False
         self._tasks: set[asyncio.Task[None]] = set()
         self._wakeup = asyncio.Event()
+        self._results: list[tuple[Step, asyncio.Future[None]]] = []
+        self._flusher: asyncio.Task[None] | None = None
         self.delivered = 0
 
     @property
@@ -72,12 +80,14 @@ class Dispatcher:
         async with self._sessions() as session:
             repo = DeliveryRepository(session)
             disabled = await repo.disabled_targets()
+            self._gone &= disabled  # a replay enabled them again
             for name in await repo.due_targets(now):
                 target = self._targets.get(name)
                 if target is None:
                     unknown.append(name)
                     continue
-                free = target.concurrency - len(self._busy[name])
+                # Picked ahead of its slots (a small buffer) so a round is rarely spent on one message.
+                free = target.concurrency * BUFFER - len(self._busy[name])
                 if name in disabled or free <= 0:
                     continue
                 picked += [(target, m) for m in await repo.eligible(name, now, self._busy[name], free)]
@@ -98,35 +108,44 @@ class Dispatcher:
                 log.warning("delivery_target_unknown", target=name)
 
     async def _deliver(self, target: Target, message: Message) -> None:
+        slots = self._slots.setdefault(target.name, asyncio.Semaphore(target.concurrency))
         try:
-            if target.at_most_once:
-                await self._write(lambda repo: repo.mark_sending(message.id, self._clock.now()))
-            if target.limiter is not None:
-                await target.limiter.acquire()
-            started, t0 = self._clock.now(), time.perf_counter()
-            try:
-                outcome = await target.sender.send(message)
-            except Exception as exc:  # a sender bug must not kill the lane: recorded as a failed try
-                log.exception("delivery_sender_error", target=target.name, message_id=message.message_id)
-                outcome = Outcome(False, None, f"sender error: {type(exc).__name__}")
-            duration_ms = (time.perf_counter() - t0) * 1000
-            now = self._clock.now()
-            decision = decide(outcome, message.tries + 1, target.schedule, now)
-            result = AttemptResult(
-                message, started, duration_ms, outcome.status_code, decision.next, outcome.reason,
-                decision.next_attempt_at,
-            )  # fmt: skip
-
-            async def record(repo: DeliveryRepository) -> None:
-                await repo.record(result, now)
-                if decision.next == "gone":
-                    await repo.disable_target(target.name, outcome.reason, now)
-
-            await self._write(record)
-            self._observe(target, message, result)
+            async with slots:
+                await self._send(target, message)
         finally:
             self._busy[target.name].discard(message.id)
-            self._wakeup.set()
+            if len(self._busy[target.name]) <= target.concurrency:
+                self._wakeup.set()  # the buffer runs low: fetch more
+
+    async def _send(self, target: Target, message: Message) -> None:
+        if target.name in self._gone or self._stopping:
+            return  # disabled (410) while buffered: dead-lettered already; stopping: stays pending
+        if target.at_most_once:
+            await self._write(lambda repo: repo.mark_sending(message.id, self._clock.now()))
+        if target.limiter is not None:
+            await target.limiter.acquire()
+        started, t0 = self._clock.now(), time.perf_counter()
+        try:
+            outcome = await target.sender.send(message)
+        except Exception as exc:  # a sender bug must not kill the lane: recorded as a failed try
+            log.exception("delivery_sender_error", target=target.name, message_id=message.message_id)
+            outcome = Outcome(False, None, f"sender error: {type(exc).__name__}")
+        duration_ms = (time.perf_counter() - t0) * 1000
+        now = self._clock.now()
+        decision = decide(outcome, message.tries + 1, target.schedule, now)
+        result = AttemptResult(
+            message, started, duration_ms, outcome.status_code, decision.next, outcome.reason,
+            decision.next_attempt_at,
+        )  # fmt: skip
+
+        async def record(repo: DeliveryRepository) -> None:
+            await repo.record(result, now)
+            if decision.next == "gone":
+                self._gone.add(target.name)
+                await repo.disable_target(target.name, outcome.reason, now)
+
+        await self._record(record)
+        self._observe(target, message, result)
 
     def _observe(self, target: Target, message: Message, result: AttemptResult) -> None:
         ATTEMPTS.labels(target.name.split(":", 1)[0], result.outcome).inc()
@@ -145,14 +164,35 @@ class Dispatcher:
                 reason=result.reason[:300],
             )
 
-    async def _write(self, step: Callable[[DeliveryRepository], object]) -> None:
+    async def _record(self, step: Step) -> None:
+        """Group commit: results that finish together are written in one transaction. The send
+        stays busy (never picked again) until its result is stored."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._results.append((step, done))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+        await done
+
+    async def _flush(self) -> None:
+        while self._results:
+            batch, self._results = self._results, []
+            try:
+                await self._write(*(step for step, _ in batch))
+            except Exception as exc:
+                for _, done in batch:
+                    done.set_exception(exc)
+                continue
+            for _, done in batch:
+                done.set_result(None)
+
+    async def _write(self, *steps: Step) -> None:
         backoff = Backoff()
         while True:
             try:
                 async with self._sessions() as session, session.begin():
-                    outcome = step(DeliveryRepository(session))
-                    if asyncio.iscoroutine(outcome):
-                        await outcome
+                    repo = DeliveryRepository(session)
+                    for step in steps:
+                        await step(repo)
                 return
             except Exception as exc:
                 if not is_transient_db_error(exc):
@@ -186,6 +226,7 @@ class Dispatcher:
         await self.recover()
         backoff = Backoff()
         while not stop.is_set():
+            await asyncio.sleep(MIN_ROUND_S)
             self._wakeup.clear()
             try:
                 await self.pump()
@@ -204,6 +245,7 @@ class Dispatcher:
 
     async def _finish(self, timeout_s: float = 10.0) -> None:
         """Let sends in flight end and be recorded; what is cut off is resent after restart."""
+        self._stopping = True
         if self._tasks:
             _, pending = await asyncio.wait(list(self._tasks), timeout=timeout_s)
             for task in pending:
