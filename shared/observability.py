@@ -1,9 +1,18 @@
 """Prometheus metrics of the shared runtime (consumer loop, outbox relay); one registry per process.
-Service-specific metrics live with their service (`services/<name>/observability.py`)."""
+Service-specific metrics live with their service (`services/<name>/observability.py`).
+
+Dead letters are `leadrelay_messages_total{result="dead_lettered"}`; consumer lag is measured from
+outside the consumers (committed offsets vs log ends) by `consumer_lag_loop`."""
 
 from __future__ import annotations
 
+import asyncio
+
 from prometheus_client import Counter, Gauge, Histogram
+
+from shared.logging import get_logger
+
+log = get_logger(__name__)
 
 MESSAGES = Counter("leadrelay_messages_total", "Consumed messages by outcome", ["group", "topic", "result"])
 HANDLER_SECONDS = Histogram("leadrelay_handler_seconds", "Time to handle one message", ["group"])
@@ -14,3 +23,58 @@ OUTBOX_PARKED = Counter(
 OUTBOX_LAG = Gauge(
     "leadrelay_outbox_lag_seconds", "Age of the oldest unpublished (not parked) outbox row", ["outbox"]
 )
+
+CONSUMER_LAG = Gauge(
+    "leadrelay_consumer_lag_messages",
+    "Messages not yet committed by a consumer group (log end offset - committed offset), per topic",
+    ["group", "topic"],
+)
+
+
+async def measure_consumer_lag(
+    bootstrap: str, groups: list[str], topics: list[str]
+) -> dict[tuple[str, str], int]:
+    """Lag of each group on each topic, as an outside observer sees it (committed offsets vs log ends),
+    so it needs nothing from the consumers themselves and covers every instance of a group."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    # One probe per group: `committed` reads the group's offsets without joining it (no rebalance).
+    # (The admin client's OffsetFetch is not understood by the embedded broker; this is.)
+    lag: dict[tuple[str, str], int] = {}
+    for group in groups:
+        probe = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+        await probe.start()
+        try:
+            known = await probe.topics()
+            tps = [
+                TopicPartition(topic, p)
+                for topic in topics
+                if topic in known
+                for p in sorted(probe.partitions_for_topic(topic) or ())
+            ]
+            ends = await probe.end_offsets(tps) if tps else {}
+            for tp, end in ends.items():
+                done = await probe.committed(tp)
+                if done is None:
+                    continue  # the group never committed here: it does not read this partition
+                lag[(group, tp.topic)] = lag.get((group, tp.topic), 0) + max(0, end - done)
+        finally:
+            await probe.stop()
+    return lag
+
+
+async def consumer_lag_loop(
+    bootstrap: str, groups: list[str], topics: list[str], stop: asyncio.Event, every_s: float = 10.0
+) -> None:
+    """Refresh CONSUMER_LAG until stopped; a broker that cannot answer leaves the last values."""
+    while not stop.is_set():
+        try:
+            measured = await asyncio.wait_for(measure_consumer_lag(bootstrap, groups, topics), 10.0)
+            for (group, topic), value in measured.items():
+                CONSUMER_LAG.labels(group, topic).set(max(0, value))
+        except Exception as exc:  # observing must never stop the service
+            log.warning("consumer_lag_failed", error=type(exc).__name__)
+        try:
+            await asyncio.wait_for(stop.wait(), every_s)
+        except TimeoutError:
+            pass

@@ -21,10 +21,12 @@ from services.metrics.handlers import metrics_dispatcher
 from services.metrics.observability import gauge_loop
 from services.metrics.reports.scope import ReportConfig
 from services.metrics.settings import MetricsSettings
+from services.router.settings import RouterSettings
 from shared.config import ConfigError, load_config
 from shared.consumer_service import ConsumerService, build_consumer_service, consumer_app, service_parts
 from shared.events import Topics
 from shared.logging import get_logger
+from shared.observability import consumer_lag_loop
 
 STATIC_DIR = __file__.rsplit("/", 1)[0] + "/static"
 log = get_logger(__name__)
@@ -37,6 +39,12 @@ def bootstrap(settings: MetricsSettings | None = None) -> ConsumerService:
     handler = metrics_dispatcher(parts.sessions)
     service = build_consumer_service(parts, settings, [topics.lead_events, topics.handoffs], handler)
     service.loops["housekeeping"] = partial(_housekeeping, parts.sessions, settings)
+    # Lag of the pipeline's consumer groups, measured from here (it reads both topics anyway).
+    groups = [settings.group_id, RouterSettings().group_id]
+    watched = [topics.lead_events, topics.handoffs]
+    service.loops["consumer-lag"] = partial(
+        consumer_lag_loop, settings.common.kafka_bootstrap, groups, watched
+    )
     return service
 
 

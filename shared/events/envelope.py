@@ -17,6 +17,8 @@ from shared.events.models import Event
 from shared.events.registry import EVENT_MODELS
 
 SCHEMA_VERSION = 1
+# W3C trace context, as the CloudEvents distributed-tracing extension carries it.
+TRACEPARENT_PATTERN = r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"
 E = TypeVar("E", bound=Event)
 
 
@@ -36,6 +38,11 @@ class CloudEvent(BaseModel):
     datacontenttype: Literal["application/json"] = "application/json"
     schemaversion: int = SCHEMA_VERSION
     data: dict[str, Any]
+    # Distributed-tracing extension: optional, absent from the JSON when unset. A derived event is
+    # wrapped with its cause's traceparent, so one lead's path is one trace when tracing is on.
+    # Not validated: a malformed trace header from another producer must never dead-letter an event
+    # (tracing ignores it; TRACEPARENT_PATTERN says what a valid one looks like).
+    traceparent: str | None = None
 
     @field_serializer("time")
     def _utc_time(self, value: datetime) -> str:
@@ -50,9 +57,11 @@ class CloudEvent(BaseModel):
         source: str,
         time: datetime,
         event_id: str | None = None,
+        traceparent: str | None = None,
     ) -> CloudEvent:
         return cls(
             id=event_id or new_event_id(),
+            traceparent=traceparent,
             source=source,
             type=event.event_type,
             time=time,
@@ -61,7 +70,8 @@ class CloudEvent(BaseModel):
         )
 
     def to_bytes(self) -> bytes:
-        return self.model_dump_json().encode()
+        unset = {"traceparent"} if self.traceparent is None else None
+        return self.model_dump_json(exclude=unset).encode()
 
     @classmethod
     def from_bytes(cls, raw: bytes | None) -> CloudEvent:

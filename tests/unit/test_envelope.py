@@ -138,12 +138,12 @@ def test_from_bytes_refuses_newer_schema_version_and_says_to_upgrade() -> None:
 
 
 def test_from_bytes_accepts_current_schema_version_and_unknown_extensions() -> None:
-    body = _valid_dict() | {"traceparent": "00-abc-def-01"}
+    body = _valid_dict() | {"dataref": "s3://bucket/key"}
 
     event = CloudEvent.from_bytes(json.dumps(body).encode())
 
     assert event.schemaversion == SCHEMA_VERSION
-    assert event.model_extra == {"traceparent": "00-abc-def-01"}
+    assert event.model_extra == {"dataref": "s3://bucket/key"}
 
 
 # --- payload ------------------------------------------------------------------------
