@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -19,7 +20,9 @@ from services.router.tables import outbox
 from shared.config import LeadRelayConfig, load_config
 from shared.consumer_service import ConsumerService, build_consumer_service, consumer_app, service_parts
 from shared.events import Topics
+from shared.kafka.reset import BrokerResetWatcher
 from shared.outbox_relay import OutboxRelay
+from shared.runtime import every, is_transient_failure
 
 
 def bootstrap(
@@ -56,6 +59,20 @@ def bootstrap(
 
         service.loops["config-reload"] = ConfigReloader(path, apply).run
     service.checks["outbox"] = relay.healthy
+    window = timedelta(hours=settings.republish_window_hours)
+    watcher = BrokerResetWatcher(
+        "router",
+        settings.common.kafka_bootstrap,
+        parts.producer,
+        topics.all(),
+        settings.common.kafka_partitions,
+        lambda: relay.republish_since(window),
+        control_prefix=settings.common.topic_prefix,
+        is_transient=is_transient_failure,
+    )
+    service.on_startup.append(watcher.first_check)
+    service.loops["broker-reset"] = watcher.run
+    service.loops["outbox-purge"] = every(3600, lambda: relay.forget_published(window), "outbox-purge")
     service.on_shutdown.append(relay.wakeup)  # a last round for what the consumer just committed
     return service
 

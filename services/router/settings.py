@@ -15,3 +15,6 @@ class RouterSettings(ServiceSettings):
     port: int = 8001
     group_id: str = "leadrelay-router"
     max_attempts: int = 5
+    # Outbox rows kept (published) this long, to republish after a broker reset (an in-memory
+    # broker that restarted forgets the handoffs no sales tool has read yet).
+    republish_window_hours: float = 24

@@ -12,6 +12,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+import cel
+
 from services.router.domain.record import Decision, DecisionRecord
 from services.router.profiles import AccountMatch, AccountMatcher, Profile, identity_key, merge
 from services.router.qualification import Qualification, RuleSet, cel_context
@@ -103,7 +105,9 @@ class Router:
             config_version=version,
         )
 
-    def _triage(self, context: dict[str, Any]) -> Triage:
+    def _triage(self, context: Any) -> Triage:
+        """`context`: a dict, or a `cel.Context` built once per lead (converting a dict costs more
+        than evaluating a rule, and every rule and team match would convert it again)."""
         qualification = self.rules.evaluate_context(context)
         if qualification.outcome != "qualified":
             return Triage(qualification, None)  # only MQLs are routed
@@ -112,7 +116,7 @@ class Router:
 
     def triage(self, lead: LeadData, source: str) -> Triage:
         """Rules and team for a lone lead (no profile history), as `rules test` shows it."""
-        return self._triage(cel_context(lead, source))
+        return self._triage(cel.Context(cel_context(lead, source)))
 
     def assess(
         self, lead_id: str, event_id: str, lead: LeadData, source: str, at: datetime, before: Profile | None
@@ -138,7 +142,7 @@ class Router:
         email = str(fields.get("email", ""))
         account = self.matcher.match(email, fields.get("company"))
         account_json = account.as_json() if account else {}
-        score = self.scorer.score({"lead": fields, "account": account_json}, profile.signals, at)
+        score = self.scorer.score(cel.Context({"lead": fields, "account": account_json}), profile.signals, at)
         context = {
             "lead": fields,
             "source": source,
@@ -149,7 +153,7 @@ class Router:
         if duplicate_of is not None:
             triage = Triage(Qualification("qualified" if owned else "nurtured", None, ()), None)
         else:
-            triage = self._triage(context)
+            triage = self._triage(cel.Context(context))
         return Assessment(
             lead_id,
             event_id,

@@ -68,7 +68,7 @@ class RuleSet:
     def evaluate(self, lead: LeadData, source: str) -> Qualification:
         return self.evaluate_context(cel_context(lead, source))
 
-    def evaluate_context(self, context: dict[str, Any]) -> Qualification:
+    def evaluate_context(self, context: Any) -> Qualification:
         """Evaluate against a context already built by `cel_context` (built once per lead)."""
         reasons: list[Reason] = []
         outcome: tuple[QualificationOutcome, str] | None = None

@@ -11,7 +11,7 @@ _EVAL_ERRORS = (ValueError, TypeError, KeyError, RuntimeError)
 
 
 def choose_team(
-    teams: list[Team], context: dict[str, Any], route_to: str | None = None, route_rule: str | None = None
+    teams: list[Team], context: Any, route_to: str | None = None, route_rule: str | None = None
 ) -> tuple[Team, Reason]:
     """A team without `match` takes everything that reaches it; the last team catches the rest."""
     if route_to is not None:

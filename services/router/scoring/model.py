@@ -50,7 +50,7 @@ class Scorer:
         self.fit_rules = [_FitRule(r.name, r.when, r.points, cel.compile(r.when)) for r in config.fit]
         self.engagement = dict(config.engagement)
 
-    def score(self, context: dict[str, Any], signals: Sequence[tuple[str, datetime]], now: datetime) -> Score:
+    def score(self, context: Any, signals: Sequence[tuple[str, datetime]], now: datetime) -> Score:
         breakdown: list[dict[str, Any]] = []
         fit = 0.0
         for rule in self.fit_rules:
