@@ -7,7 +7,7 @@ background loops they run (the router's outbox relay) and their HTTP routes.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -58,6 +58,8 @@ class ConsumerService:
     loops: dict[str, Loop] = field(default_factory=dict)
     checks: dict[str, Callable[[], bool]] = field(default_factory=dict)
     on_shutdown: list[Callable[[], None]] = field(default_factory=list)
+    # Awaited at start, after migrations and before the loops (e.g. refill a broker that forgot).
+    on_startup: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -96,14 +98,16 @@ def consumer_app(service: ConsumerService, *, title: str, routers: Sequence[APIR
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await prepare_service(parts.engine, parts.name, parts.common)
+        for start_hook in service.on_startup:
+            await start_hook()
         loops.start(f"{service.name}-consumer", service.consumer.run)
         for loop_name, loop in service.loops.items():
             loops.start(f"{service.name}-{loop_name}", loop)
         try:
             yield
         finally:
-            for hook in service.on_shutdown:
-                hook()
+            for stop_hook in service.on_shutdown:
+                stop_hook()
             await loops.shutdown()
             await parts.producer.stop()
             await parts.engine.dispose()

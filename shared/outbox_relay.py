@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from aiokafka.errors import KafkaConnectionError, KafkaError
 from sqlalchemy import Table
@@ -25,7 +25,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.backoff import Backoff
 from shared.db import is_transient_db_error
-from shared.db.outbox import PendingEvent, lock_pending, mark_published, oldest_pending_at, record_failure
+from shared.db.outbox import (
+    PendingEvent,
+    forget_published_before,
+    lock_pending,
+    mark_published,
+    oldest_pending_at,
+    record_failure,
+    unpublish_since,
+)
 from shared.kafka.producer import BrokerUnavailable, EventProducer, OutgoingMessage
 from shared.logging import get_logger
 from shared.observability import OUTBOX_LAG, OUTBOX_PARKED, OUTBOX_PUBLISHED
@@ -115,6 +123,17 @@ class OutboxRelay:
                         error=repr(exc),
                     )
         return published
+
+    async def republish_since(self, window: timedelta) -> int:
+        """After a broker reset: send again what was published within the window (stable ids)."""
+        async with self._sessions() as session, session.begin():
+            count = await unpublish_since(session, self._outbox, datetime.now(UTC) - window)
+        self.wakeup()
+        return count
+
+    async def forget_published(self, window: timedelta) -> int:
+        async with self._sessions() as session, session.begin():
+            return await forget_published_before(session, self._outbox, datetime.now(UTC) - window)
 
     async def measure_lag(self) -> float:
         async with self._sessions() as session:

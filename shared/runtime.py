@@ -8,10 +8,11 @@ message in hand, commit, and return. A loop that dies unexpectedly takes the pro
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -71,6 +72,23 @@ async def prepare_service(engine: AsyncEngine, service: str, common: CommonSetti
     await migrate_service(engine, service)
     topics = Topics(common.topic_prefix).all()
     await ensure_topics(common.kafka_bootstrap, topics, partitions=common.kafka_partitions)
+
+
+def every(seconds: float, job: Callable[[], Awaitable[object]], name: str) -> Loop:
+    """A loop running `job` now and then every `seconds`; a transient failure waits for the next round."""
+
+    async def loop(stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await job()
+            except Exception as exc:
+                if not is_transient_failure(exc):
+                    raise
+                log.warning("periodic_job_failed", job=name, error=repr(exc))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), seconds)
+
+    return loop
 
 
 class BackgroundLoops:

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.ingest.endpoints import router as api_router
 from services.ingest.endpoints import serve_hot_paths_without_dependency_resolution
+from services.ingest.journal import Journal
 from services.ingest.ledger import DeliveryLedger
 from services.ingest.service import DATABASE_DOWN, IdempotencyConflict, IngestService
 from services.ingest.settings import IngestSettings
@@ -26,8 +27,9 @@ from shared.db import create_engine, create_session_factory
 from shared.events import Topics
 from shared.http_ops import database_ready, install_error_handlers, ops_router
 from shared.kafka import BrokerUnavailable, EventProducer
+from shared.kafka.reset import BrokerResetWatcher
 from shared.logging import get_logger
-from shared.runtime import BackgroundLoops, prepare_service, service_producer
+from shared.runtime import BackgroundLoops, is_transient_failure, prepare_service, service_producer
 
 log = get_logger(__name__)
 
@@ -40,6 +42,8 @@ class IngestRuntime:
     ledger: DeliveryLedger
     service: IngestService
     sources: dict[str, ConfiguredSource]
+    journal: Journal | None
+    watcher: BrokerResetWatcher | None
 
     async def readiness(self) -> dict[str, bool]:
         return {"database": await database_ready(self.engine), "broker": await self.producer.healthy()}
@@ -55,17 +59,38 @@ def bootstrap(settings: IngestSettings | None = None, config: LeadRelayConfig | 
     ledger = DeliveryLedger(
         create_session_factory(engine), timedelta(hours=settings.idempotency_retention_hours)
     )
-    service = IngestService(producer, ledger, topics)
+    journal = (
+        Journal(create_session_factory(engine), timedelta(hours=settings.journal_hours))
+        if settings.journal_hours
+        else None
+    )
+    service = IngestService(producer, ledger, topics, journal)
     sources = build_sources(config, dev=common.is_dev)
-    return IngestRuntime(settings, engine, producer, ledger, service, sources)
+    watcher = (
+        BrokerResetWatcher(
+            "ingest",
+            common.kafka_bootstrap,
+            producer,
+            topics.all(),
+            common.kafka_partitions,
+            lambda: journal.republish(producer),
+            control_prefix=common.topic_prefix,
+            is_transient=is_transient_failure,
+        )
+        if journal is not None
+        else None
+    )
+    return IngestRuntime(settings, engine, producer, ledger, service, sources, journal, watcher)
 
 
-async def purge_loop(ledger: DeliveryLedger, stop: asyncio.Event, every_s: float = 3600) -> None:
-    """Forget deliveries past the retry span, hourly; a failed purge waits for the next round."""
+async def purge_loop(runtime: IngestRuntime, stop: asyncio.Event, every_s: float = 3600) -> None:
+    """Forget deliveries past the retry span and journal entries past the republish window, hourly;
+    a failed purge waits for the next round."""
     while not stop.is_set():
         try:
-            forgotten = await ledger.purge()
-            log.info("deliveries_purged", count=forgotten)
+            forgotten = await runtime.ledger.purge()
+            journaled = await runtime.journal.purge() if runtime.journal else 0
+            log.info("ingest_purged", deliveries=forgotten, journal=journaled)
         except DATABASE_DOWN as exc:
             log.warning("deliveries_purge_failed", error=repr(exc))
         with contextlib.suppress(TimeoutError):
@@ -87,7 +112,10 @@ def create_app(runtime: IngestRuntime) -> FastAPI:
             log.info("delivery_ledger_loaded", keys=await runtime.ledger.load())
         except DATABASE_DOWN as exc:  # every lookup asks the database until the next start
             log.warning("delivery_ledger_not_loaded", error=repr(exc))
-        loops.start("ingest-ledger-purge", lambda stop: purge_loop(runtime.ledger, stop))
+        loops.start("ingest-purge", lambda stop: purge_loop(runtime, stop))
+        if runtime.watcher is not None:
+            await runtime.watcher.first_check()
+            loops.start("ingest-broker-reset", runtime.watcher.run)
         try:
             yield
         finally:

@@ -6,11 +6,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select, tuple_
+from sqlalchemy import delete, insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.ingest.tables import deliveries
+from services.ingest.tables import deliveries, journal
 from shared.db.dialect import insert_ignoring_conflicts
+from shared.kafka.producer import OutgoingMessage
 
 
 @dataclass(frozen=True)
@@ -79,4 +80,45 @@ class DeliveryRepository:
 
     async def forget_before(self, cutoff: datetime) -> int:
         result = await self.session.execute(delete(deliveries).where(deliveries.c.created_at < cutoff))
+        return int(getattr(result, "rowcount", 0) or 0)
+
+
+class JournalRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def append(self, entries: Sequence[tuple[str, OutgoingMessage]], at: datetime) -> None:
+        if not entries:
+            return
+        await self.session.execute(
+            insert(journal),
+            [
+                {
+                    "event_id": event_id,
+                    "topic": m.topic,
+                    "key": m.key.decode() if m.key else None,
+                    "value": m.value,
+                    "published_at": at,
+                }
+                for event_id, m in entries
+            ],
+        )
+
+    async def since(
+        self, since: datetime, after_id: int, limit: int
+    ) -> list[tuple[int, str, OutgoingMessage]]:
+        c = journal.c
+        rows = await self.session.execute(
+            select(c.id, c.event_id, c.topic, c.key, c.value)
+            .where(c.published_at >= since, c.id > after_id)
+            .order_by(c.id)
+            .limit(limit)
+        )
+        return [
+            (r.id, r.event_id, OutgoingMessage(r.topic, r.key.encode() if r.key else None, r.value))
+            for r in rows
+        ]
+
+    async def forget_before(self, cutoff: datetime) -> int:
+        result = await self.session.execute(delete(journal).where(journal.c.published_at < cutoff))
         return int(getattr(result, "rowcount", 0) or 0)

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from services.ingest.journal import Journal
 from services.ingest.ledger import DeliveryLedger
 from services.ingest.repository import DeliveryKey, RememberedDelivery
 from services.ingest.schemas import ActivityIn, LeadIn
@@ -62,10 +63,13 @@ class IdempotencyConflict(Exception):
 
 
 class IngestService:
-    def __init__(self, producer: EventProducer, ledger: DeliveryLedger, topics: Topics) -> None:
+    def __init__(
+        self, producer: EventProducer, ledger: DeliveryLedger, topics: Topics, journal: Journal | None = None
+    ) -> None:
         self._producer = producer
         self._ledger = ledger
         self._topics = topics
+        self._journal = journal
 
     async def capture_lead(self, body: LeadIn, source: str, delivery: DeliveryRef) -> Receipt:
         key = self._key(source, "lead", delivery)
@@ -108,9 +112,14 @@ class IngestService:
     ) -> Receipt:
         event_id = stable_id("event", key.source, key.scope, key.key) if key else new_event_id()
         envelope = CloudEvent.wrap(event, subject=lead_id, source=EVENT_SOURCE, time=time, event_id=event_id)
-        await self._producer.publish(
-            OutgoingMessage(self._topics.lead_events, lead_id.encode(), envelope.to_bytes())
-        )
+        message = OutgoingMessage(self._topics.lead_events, lead_id.encode(), envelope.to_bytes())
+        await self._producer.publish(message)
+        if self._journal is not None:
+            try:
+                await self._journal.append(event_id, message)
+            except DATABASE_DOWN as exc:
+                # Acknowledged by the broker already; only a later broker reset could lose it now.
+                log.warning("journal_append_failed", event_id=event_id, error=repr(exc))
         if key:
             remembered = RememberedDelivery(delivery.body_hash, event_id, lead_id, datetime.now(UTC))
             try:

@@ -30,6 +30,9 @@ class IngestSettings(ServiceSettings):
     # The public base URL vendors call (e.g. https://leads.example.com) when a proxy sits in front:
     # HubSpot signs the URL it called, which the proxy's internal URL would not match.
     public_url: str | None = None
+    # Published events kept this long to republish after a broker reset (an in-memory broker that
+    # restarted); 0 turns the journal off (a replicated Kafka does not forget what it acknowledged).
+    journal_hours: float = Field(default=24, ge=0)
     idempotency_retention_hours: float = Field(default=72, gt=0)
     # How long a client is told to wait before retrying when the broker cannot take the write.
     retry_after_s: int = 2

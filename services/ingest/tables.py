@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, MetaData, String, Table
+from sqlalchemy import Column, Index, LargeBinary, MetaData, String, Table, Text
 
-from shared.db.tables import UtcDateTime
+from shared.db.tables import BigId, UtcDateTime
 
 metadata = MetaData()
 
@@ -22,3 +22,17 @@ deliveries = Table(
     Column("created_at", UtcDateTime(), nullable=False),
 )
 Index("ix_ingest_idempotency_created", deliveries.c.created_at)
+
+# Every event ingest published, kept for the republish window: an in-memory broker that restarts
+# forgets what it acknowledged, and this is what puts it back (shared/kafka/reset.py).
+journal = Table(
+    "ingest_journal",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("event_id", String(100), nullable=False),
+    Column("topic", String(250), nullable=False),
+    Column("key", Text, nullable=True),
+    Column("value", LargeBinary, nullable=False),
+    Column("published_at", UtcDateTime(), nullable=False),
+)
+Index("ix_ingest_journal_published", journal.c.published_at)

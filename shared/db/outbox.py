@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import Table, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
@@ -76,3 +76,21 @@ async def oldest_pending_at(session: AsyncSession, outbox: Table) -> datetime | 
 async def count_parked(session: AsyncSession, outbox: Table) -> int:
     stmt = select(func.count()).select_from(outbox).where(outbox.c.parked_at.is_not(None))
     return int((await session.execute(stmt)).scalar_one())
+
+
+async def unpublish_since(session: AsyncSession, outbox: Table, since: datetime) -> int:
+    """Queue again every row written since `since` (after a broker reset lost them), in id order."""
+    result = await session.execute(
+        update(outbox)
+        .where(outbox.c.created_at >= since, outbox.c.published_at.is_not(None), outbox.c.parked_at.is_(None))
+        .values(published_at=None)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def forget_published_before(session: AsyncSession, outbox: Table, cutoff: datetime) -> int:
+    """Published rows past the republish window are no longer needed."""
+    result = await session.execute(
+        delete(outbox).where(outbox.c.published_at.is_not(None), outbox.c.created_at < cutoff)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

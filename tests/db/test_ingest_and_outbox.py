@@ -75,7 +75,9 @@ async def test_utc_datetimes_round_trip(sessions: async_sessionmaker[AsyncSessio
     from services.ingest.tables import deliveries
 
     async with sessions() as s, s.begin():
-        await DeliveryRepository(s).remember_many([(DeliveryKey("api", "lead", "tz"), remembered("e", "l"))])
+        await DeliveryRepository(s).remember_many(
+            [(DeliveryKey("api", "lead", "tz"), remembered("e", "l", datetime.now(UTC)))]
+        )
     async with sessions() as s:
         created = (await s.execute(select(deliveries.c.created_at))).scalar_one()
     assert created.tzinfo is not None
