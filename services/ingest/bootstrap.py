@@ -18,6 +18,7 @@ from services.ingest.endpoints import router as api_router
 from services.ingest.endpoints import serve_hot_paths_without_dependency_resolution
 from services.ingest.journal import Journal
 from services.ingest.ledger import DeliveryLedger
+from services.ingest.observability import RequestMetrics
 from services.ingest.service import DATABASE_DOWN, IdempotencyConflict, IngestService
 from services.ingest.settings import IngestSettings
 from services.ingest.webhooks.endpoints import webhooks_router
@@ -166,5 +167,6 @@ def create_app(runtime: IngestRuntime) -> FastAPI:
     app.include_router(ops_router(runtime.readiness))
     app.include_router(api_router)
     serve_hot_paths_without_dependency_resolution(app)
+    app.add_middleware(RequestMetrics, known_sources=frozenset(runtime.sources))
     app.include_router(webhooks_router(list(runtime.sources)))
     return app

@@ -22,11 +22,12 @@ LATENCY = Histogram(
 )
 
 
-def source_of(path: str) -> str | None:
-    """`hubspot` for /v1/sources/hubspot/webhooks, `api` for /v1/leads and /v1/activities."""
+def source_of(path: str, known: frozenset[str] = frozenset()) -> str | None:
+    """`hubspot` for /v1/sources/hubspot/webhooks, `api` for /v1/leads and /v1/activities; a
+    source not in the config is `unknown` (labels stay bounded whatever a client sends)."""
     parts = path.strip("/").split("/")
     if len(parts) == 4 and parts[:2] == ["v1", "sources"] and parts[3] == "webhooks":
-        return parts[2][:50]  # bounded label; unknown sources answer 404 and are counted once each
+        return parts[2] if parts[2] in known else "unknown"
     if parts in (["v1", "leads"], ["v1", "activities"]):
         return "api"
     return None
@@ -36,11 +37,12 @@ class RequestMetrics:
     """Pure ASGI middleware (no body buffering): status and latency of every ingest request.
     Install with `app.add_middleware(RequestMetrics)` in the ingest app."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, known_sources: frozenset[str] = frozenset()) -> None:
         self.app = app
+        self.known = known_sources
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        source = source_of(scope.get("path", "")) if scope.get("type") == "http" else None
+        source = source_of(scope.get("path", ""), self.known) if scope.get("type") == "http" else None
         if source is None:
             await self.app(scope, receive, send)
             return

@@ -143,7 +143,7 @@ def test_ingest_request_metrics_count_every_answer_by_source() -> None:
     async def hook(source: str) -> dict[str, str]:
         return {"source": source}
 
-    wrapped = ingest_obs.RequestMetrics(app)
+    wrapped = ingest_obs.RequestMetrics(app, known_sources=frozenset({"tally"}))
     before = (
         REGISTRY.get_sample_value(
             "leadrelay_ingest_http_requests_total", {"source": "tally", "status": "200"}
@@ -163,6 +163,7 @@ def test_ingest_request_metrics_count_every_answer_by_source() -> None:
     )
     assert after == before + 1
     assert ingest_obs.source_of("/v1/leads") == "api" and ingest_obs.source_of("/healthz") is None
+    assert ingest_obs.source_of("/v1/sources/made-up-123/webhooks") == "unknown"  # bounded labels
 
 
 def _now() -> Any:
