@@ -102,7 +102,6 @@ class BrokerResetWatcher:
         """One look; True when the marker was gone and the broker was refilled."""
         if await marker_present(self._bootstrap, self.control_topic):
             return False
-        log.warning("broker_reset_detected", service=self._service, control_topic=self.control_topic)
         await repair_topics(self._bootstrap, self._topics, self._partitions)
         await ensure_topics(self._bootstrap, [self.control_topic], partitions=1)
         count = await self._republish()
@@ -112,7 +111,14 @@ class BrokerResetWatcher:
         RESETS.labels(self._service).inc()
         REPUBLISHED.labels(self._service).inc(count)
         self.repairs += 1
-        log.warning("broker_reset_repaired", service=self._service, republished=count)
+        # The first marker of a fresh broker is routine; a republish means the broker had forgotten.
+        level = log.warning if count else log.info
+        level(
+            "broker_reset_repaired",
+            service=self._service,
+            republished=count,
+            control_topic=self.control_topic,
+        )
         return True
 
     async def first_check(self) -> None:

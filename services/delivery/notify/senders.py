@@ -3,13 +3,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
-import smtplib
 from email.message import EmailMessage
 from email.utils import formatdate
 
+import aiosmtplib
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -64,7 +63,7 @@ class SlackSender(_NoticeSource):
 
 
 class EmailSender(_NoticeSource):
-    """SMTP with the standard library in a worker thread (aiosmtplib is not a dependency yet)."""
+    """SMTP with aiosmtplib (async: no worker thread, a slow mail server only holds its own slot)."""
 
     def __init__(
         self,
@@ -88,22 +87,20 @@ class EmailSender(_NoticeSource):
         # Stable per (event, recipient): a mail client shows a resend as the same message.
         mail["Message-ID"] = f"<{message.message_id}@leadrelay>"
         mail.set_content(text)
+        smtp = self._smtp
+        user = os.environ.get(smtp.username_env or "", "") or None
         try:
-            await asyncio.to_thread(self._send_sync, mail)
-        except smtplib.SMTPResponseException as exc:
-            return Outcome(
-                False, exc.smtp_code, f"SMTP {exc.smtp_code}", permanent=500 <= exc.smtp_code < 600
+            await aiosmtplib.send(
+                mail,
+                hostname=smtp.host,
+                port=smtp.port,
+                timeout=smtp.timeout_s,
+                start_tls=smtp.starttls,
+                username=user,
+                password=os.environ.get(smtp.password_env or "", "") if user else None,
             )
-        except (smtplib.SMTPException, OSError) as exc:
+        except aiosmtplib.SMTPResponseException as exc:
+            return Outcome(False, exc.code, f"SMTP {exc.code}", permanent=500 <= exc.code < 600)
+        except (aiosmtplib.SMTPException, OSError) as exc:
             return Outcome(False, None, f"SMTP failed: {type(exc).__name__}")
         return Outcome(True, 250, "250 accepted by the SMTP server")
-
-    def _send_sync(self, mail: EmailMessage) -> None:
-        smtp = self._smtp
-        with smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout_s) as client:
-            if smtp.starttls:
-                client.starttls()
-            user = os.environ.get(smtp.username_env or "", "")
-            if user:
-                client.login(user, os.environ.get(smtp.password_env or "", ""))
-            client.send_message(mail)
