@@ -309,7 +309,7 @@ def up(
         if demo:
             stack.start_demo(["--url", f"http://127.0.0.1:{ingest_port}", "--leads", str(demo_leads)])
         while True:
-            stack.check_children()
+            stack.supervise(console.print)
             time.sleep(0.5)
     except KeyboardInterrupt:
         console.print("stopping…")

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from services.devstack.processes import ServiceProcess, start_service, stop_all, wait_ready
+from services.devstack.supervisor import RestartPolicy
 from shared.kafka.apache import ApacheKafkaBroker
 from shared.kafka.brokers import Broker, BrokerKind
 from shared.kafka.embedded import EmbeddedBroker
@@ -36,6 +37,7 @@ class Stack:
     children: list[ServiceProcess] = field(default_factory=list)
     demo: ChildProcess | None = None
     env: dict[str, str] = field(default_factory=dict)
+    policies: dict[str, RestartPolicy] = field(default_factory=dict)
 
     @property
     def log_dir(self) -> Path:
@@ -100,10 +102,40 @@ class Stack:
         except RuntimeError as exc:
             raise RuntimeError(f"{exc}; logs in {self.log_dir}") from None
 
-    def check_children(self) -> None:
-        for service in self.children:
-            if (code := service.child.returncode) is not None:
-                raise RuntimeError(f"{service.name} exited with code {code}; see {service.log}")
+    def supervise(self, say: Callable[[str], None]) -> None:
+        """One round: restart a dead broker or service (with backoff); GaveUp after a crash loop.
+
+        The broker is watched through its port (either kind): a broker that stopped listening is
+        restarted on the same port. The embedded one comes back empty; the services notice and
+        refill it (shared/kafka/reset.py)."""
+        broker = self.broker
+        if broker is not None and not port_open("127.0.0.1", int(broker.bootstrap.rsplit(":", 1)[1])):
+            policy = self.policies.setdefault("broker", RestartPolicy())
+            if policy.due():
+                delay = policy.record("broker")
+                say(
+                    f"[yellow]the broker died[/]; restarting it on {broker.bootstrap} "
+                    f"(next restart no sooner than {delay:.1f}s)"
+                )
+                broker.stop()  # reap what is left of it
+                broker.start()
+                say(f"broker back on {broker.bootstrap}")
+        for index, service in enumerate(self.children):
+            code = service.child.returncode
+            if code is None:
+                continue
+            policy = self.policies.setdefault(service.name, RestartPolicy())
+            if not policy.due():
+                continue
+            delay = policy.record(service.name)
+            say(f"[yellow]{service.name} exited with code {code}[/]; restarting it (log: {service.log})")
+            self.children[index] = start_service(
+                service.name, self.env, self.log_dir, port=service.port, cwd=None, die_with_parent=True
+            )
+            say(
+                f"{service.name} restarted (pid {self.children[index].pid}); "
+                f"next restart no sooner than {delay:.1f}s"
+            )
 
     def stop(self) -> None:
         if self.demo is not None:
