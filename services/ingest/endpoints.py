@@ -181,14 +181,8 @@ def _answer(receipt: Receipt, endpoint: str) -> JSONResponse:
 )
 async def post_lead(request: Request) -> JSONResponse:
     """Accept a canonical lead; `lead.captured` is on Kafka before this answers 202."""
-    state = request.app.state
-    settings: IngestSettings = state.settings
-    check_api_key(request, settings)
-    key = idempotency_key(request)
-    raw = await read_raw_body(request, settings.max_body_bytes)
-    body = parse_json(LeadIn, raw)
-    service: IngestService = state.ingest
-    return _answer(await service.capture_lead(body, API_SOURCE, DeliveryRef.of(key, raw)), "leads")
+    service, body, delivery = await _accepted_request(request, LeadIn)
+    return _answer(await service.capture_lead(body, API_SOURCE, delivery), "leads")
 
 
 @router.post(
@@ -200,14 +194,21 @@ async def post_lead(request: Request) -> JSONResponse:
 )
 async def post_activity(request: Request) -> JSONResponse:
     """Record what sales did with a lead (first touch, accepted, rejected, opportunity, stage, won, lost)."""
+    service, body, delivery = await _accepted_request(request, ActivityIn)
+    return _answer(await service.record_activity(body, API_SOURCE, delivery), "activities")
+
+
+async def _accepted_request(request: Request, model: type[M]) -> tuple[IngestService, M, DeliveryRef]:
+    """The checks every API write goes through, in order: key (401), Idempotency-Key, media type and
+    size (415, 413), body (422)."""
     state = request.app.state
     settings: IngestSettings = state.settings
     check_api_key(request, settings)
     key = idempotency_key(request)
     raw = await read_raw_body(request, settings.max_body_bytes)
-    body = parse_json(ActivityIn, raw)
+    body = parse_json(model, raw)
     service: IngestService = state.ingest
-    return _answer(await service.record_activity(body, API_SOURCE, DeliveryRef.of(key, raw)), "activities")
+    return service, body, DeliveryRef.of(key, raw)
 
 
 def serve_hot_paths_without_dependency_resolution(app: FastAPI) -> None:

@@ -199,3 +199,12 @@ def parse_json(request: InboundRequest) -> Any:
 def require_content_type(request: InboundRequest, accepted: frozenset[str]) -> None:
     if request.content_type not in accepted:
         raise PayloadError("content-type", f"expected one of {', '.join(sorted(accepted))}")
+
+
+def json_object(request: InboundRequest, accepted: frozenset[str]) -> dict[str, Any]:
+    """The body as a JSON object, after the media type check (what most vendors send)."""
+    require_content_type(request, accepted)
+    payload = parse_json(request)
+    if not isinstance(payload, dict):
+        raise PayloadError("body", "expected a JSON object")
+    return payload

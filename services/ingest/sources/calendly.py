@@ -33,9 +33,8 @@ from services.ingest.sources.base import (
     any_secret_matches,
     check_window,
     hmac_sha256,
+    json_object,
     parse_epoch,
-    parse_json,
-    require_content_type,
     require_header,
 )
 from services.ingest.sources.mapping import FormField, as_dict, as_list, assemble, parse_time
@@ -76,10 +75,7 @@ class CalendlyAdapter:
         )
 
     def map(self, request: InboundRequest, options: SourceOptions) -> list[MappedLead]:
-        require_content_type(request, self.accepted_content_types)
-        body = parse_json(request)
-        if not isinstance(body, dict):
-            raise PayloadError("body", "expected a JSON object")
+        body = json_object(request, self.accepted_content_types)
         if body.get("event") != "invitee.created":
             return []
         invitee = body.get("payload")

@@ -31,8 +31,7 @@ from services.ingest.sources.base import (
     SourceOptions,
     any_secret_matches,
     hmac_sha256,
-    parse_json,
-    require_content_type,
+    json_object,
     require_header,
 )
 from services.ingest.sources.mapping import FormField, as_list, assemble, parse_time
@@ -72,10 +71,7 @@ class TallyAdapter:
         any_secret_matches(secrets, lambda s: signature(s, request.body).encode(), [given.encode()])
 
     def map(self, request: InboundRequest, options: SourceOptions) -> list[MappedLead]:
-        require_content_type(request, self.accepted_content_types)
-        payload = parse_json(request)
-        if not isinstance(payload, dict):
-            raise PayloadError("body", "expected a JSON object")
+        payload = json_object(request, self.accepted_content_types)
         if payload.get("eventType") != "FORM_RESPONSE":
             return []
         data = payload.get("data")

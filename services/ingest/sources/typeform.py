@@ -33,8 +33,7 @@ from services.ingest.sources.base import (
     SourceOptions,
     any_secret_matches,
     hmac_sha256,
-    parse_json,
-    require_content_type,
+    json_object,
     require_header,
 )
 from services.ingest.sources.mapping import FormField, as_dict, as_list, assemble, parse_time
@@ -73,10 +72,7 @@ class TypeformAdapter:
         any_secret_matches(secrets, lambda s: signature(s, request.body).encode(), [given.encode()])
 
     def map(self, request: InboundRequest, options: SourceOptions) -> list[MappedLead]:
-        require_content_type(request, self.accepted_content_types)
-        payload = parse_json(request)
-        if not isinstance(payload, dict):
-            raise PayloadError("body", "expected a JSON object")
+        payload = json_object(request, self.accepted_content_types)
         if payload.get("event_type") != "form_response":
             return []  # not a submission: nothing to capture
         response = payload.get("form_response")

@@ -31,9 +31,8 @@ from services.ingest.sources.base import (
     any_secret_matches,
     check_window,
     hmac_sha256,
+    json_object,
     parse_epoch,
-    parse_json,
-    require_content_type,
     require_header,
 )
 from services.ingest.sources.mapping import FormField, as_dict, as_list, assemble, parse_time
@@ -63,10 +62,7 @@ class WebflowAdapter:
         )
 
     def map(self, request: InboundRequest, options: SourceOptions) -> list[MappedLead]:
-        require_content_type(request, self.accepted_content_types)
-        body = parse_json(request)
-        if not isinstance(body, dict):
-            raise PayloadError("body", "expected a JSON object")
+        body = json_object(request, self.accepted_content_types)
         if body.get("triggerType") != "form_submission":
             return []
         submission = body.get("payload")
