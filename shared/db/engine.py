@@ -49,9 +49,26 @@ def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+# SQLSTATE classes that mean "the server is not there right now": 08 connection exception,
+# 57P operator intervention (admin shutdown, crash shutdown, cannot connect now: a restart), 53
+# insufficient resources (too many connections). Retrying is right; dead-lettering would be wrong.
+_TRANSIENT_SQLSTATE_PREFIXES = ("08", "57P", "53")
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    for candidate in (exc, getattr(exc, "orig", None), getattr(getattr(exc, "orig", None), "__cause__", None)):
+        state = getattr(candidate, "sqlstate", None)
+        if isinstance(state, str):
+            return state
+    return None
+
+
 def is_transient_db_error(exc: BaseException) -> bool:
     """Database unreachable or restarting: wait and retry rather than dead-letter the message."""
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    state = _sqlstate(exc)
+    if state is not None and state.startswith(_TRANSIENT_SQLSTATE_PREFIXES):
         return True
     if isinstance(exc, (OperationalError, InterfaceError)):
         return True
