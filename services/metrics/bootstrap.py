@@ -17,7 +17,7 @@ from services.metrics.auth.service import ensure_admin
 from services.metrics.dashboard.endpoints import router as dashboard_router
 from services.metrics.dashboard.service import DashboardConfig
 from services.metrics.endpoints import router as api_router
-from services.metrics.handlers import metrics_dispatcher
+from services.metrics.handlers import metrics_batch_handler, metrics_dispatcher
 from services.metrics.observability import gauge_loop
 from services.metrics.reports.scope import ReportConfig
 from services.metrics.settings import MetricsSettings
@@ -38,6 +38,7 @@ def bootstrap(settings: MetricsSettings | None = None) -> ConsumerService:
     parts = service_parts("metrics", settings)
     handler = metrics_dispatcher(parts.sessions)
     service = build_consumer_service(parts, settings, [topics.lead_events, topics.handoffs], handler)
+    service.consumer.batch_handler = metrics_batch_handler(parts.sessions)  # a poll in one transaction
     service.loops["housekeeping"] = partial(_housekeeping, parts.sessions, settings)
     # Lag of the pipeline's consumer groups, measured from here (it reads both topics anyway).
     groups = [settings.group_id, RouterSettings().group_id]

@@ -34,6 +34,22 @@ class ProjectionRepository:
     async def claim(self, event_id: str) -> bool:
         return await claim_event(self.session, inbox, event_id)
 
+    async def claim_many(self, event_ids: Sequence[str]) -> set[str]:
+        """Claim these event ids in the inbox; returns those not processed before.
+
+        One INSERT … ON CONFLICT DO NOTHING RETURNING per chunk: what comes back is exactly what
+        this transaction inserted, and a concurrent claim of the same id waits for ours (PostgreSQL)."""
+        now = datetime.now(UTC)
+        claimed: set[str] = set()
+        for chunk in _chunks(list(dict.fromkeys(event_ids))):
+            stmt = (
+                insert_ignoring_conflicts(self.session, inbox)
+                .values([{"event_id": event_id, "processed_at": now} for event_id in chunk])
+                .returning(inbox.c.event_id)
+            )
+            claimed |= {row[0] for row in await self.session.execute(stmt)}
+        return claimed
+
     async def lock(self, lead_ids: Sequence[str]) -> None:
         """Hold the leads' rows (created if new) so instances folding the same lead take turns."""
         now = datetime.now(UTC)
