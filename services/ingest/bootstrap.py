@@ -17,9 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.ingest.endpoints import router as api_router
 from services.ingest.endpoints import serve_hot_paths_without_dependency_resolution
 from services.ingest.journal import Journal
+from services.ingest.lead_index import LeadIndex
 from services.ingest.ledger import DeliveryLedger
 from services.ingest.observability import RequestMetrics
-from services.ingest.service import DATABASE_DOWN, IdempotencyConflict, IngestService
+from services.ingest.service import DATABASE_DOWN, IdempotencyConflict, IngestService, LeadNotFound
 from services.ingest.settings import IngestSettings
 from services.ingest.webhooks.endpoints import webhooks_router
 from services.ingest.webhooks.sources import ConfiguredSource, build_sources
@@ -65,7 +66,7 @@ def bootstrap(settings: IngestSettings | None = None, config: LeadRelayConfig | 
         if settings.journal_hours
         else None
     )
-    service = IngestService(producer, ledger, topics, journal)
+    service = IngestService(producer, ledger, topics, journal, LeadIndex(create_session_factory(engine)))
     sources = build_sources(config, dev=common.is_dev)
     watcher = (
         BrokerResetWatcher(
@@ -155,6 +156,10 @@ def create_app(runtime: IngestRuntime) -> FastAPI:
             },
             status_code=422,
         )
+
+    @app.exception_handler(LeadNotFound)
+    async def _no_such_lead(_: Request, exc: LeadNotFound) -> JSONResponse:
+        return JSONResponse({"detail": "no lead was captured with that email; send lead_id"}, status_code=404)
 
     @app.exception_handler(SQLAlchemyError)
     async def _database_down(_: Request, exc: SQLAlchemyError) -> JSONResponse:

@@ -158,6 +158,7 @@ def json_body(model: type[BaseModel], example: dict[str, Any]) -> dict[str, Any]
 router = APIRouter(prefix="/v1", tags=["ingest"])
 _ERRORS: dict[int | str, dict[str, str]] = {
     200: {"description": "Repeated delivery: the original ids, no new event"},
+    404: {"description": "An activity addressed by an email no captured lead has"},
     422: {"description": "Invalid body (field-level errors), or an Idempotency-Key reused with another body"},
     401: {"description": "Missing or invalid API key"},
     413: {"description": "Body too large"},

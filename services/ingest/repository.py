@@ -9,8 +9,8 @@ from datetime import datetime
 from sqlalchemy import delete, insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.ingest.tables import deliveries, journal
-from shared.db.dialect import insert_ignoring_conflicts
+from services.ingest.tables import deliveries, journal, leads_by_email
+from shared.db.dialect import insert_ignoring_conflicts, upsert
 from shared.kafka.producer import OutgoingMessage
 
 
@@ -122,3 +122,22 @@ class JournalRepository:
     async def forget_before(self, cutoff: datetime) -> int:
         result = await self.session.execute(delete(journal).where(journal.c.published_at < cutoff))
         return int(getattr(result, "rowcount", 0) or 0)
+
+
+class LeadIndexRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def remember_many(self, items: Sequence[tuple[str, str]], at: datetime) -> None:
+        """(email hash, lead id) pairs; the latest capture of an address wins."""
+        if not items:
+            return
+        rows = [{"email_hash": h, "lead_id": lead_id, "updated_at": at} for h, lead_id in dict(items).items()]
+        await self.session.execute(
+            upsert(self.session, leads_by_email, ["email_hash"], ["lead_id", "updated_at"]), rows
+        )
+
+    async def find(self, email_hash: str) -> str | None:
+        stmt = select(leads_by_email.c.lead_id).where(leads_by_email.c.email_hash == email_hash)
+        found: str | None = (await self.session.execute(stmt)).scalar_one_or_none()
+        return found

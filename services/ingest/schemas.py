@@ -5,9 +5,18 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    model_validator,
+)
 
 from shared.events import ActivityKind, LeadData
+from shared.events.models import EMAIL_PATTERN
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,199}$"
 _YEARS = r"^(19\d\d|2\d\d\d)-"
@@ -48,9 +57,23 @@ class LeadIn(LeadData):
 class ActivityIn(BaseModel):
     """What sales did with a lead, posted back by a sales tool or CRM."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+    # Address the lead by LeadRelay's lead id, or by the email it was captured with (at least one).
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        strict=True,
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["lead_id"], "properties": {"lead_id": {"type": "string"}}},
+                {"required": ["email"], "properties": {"email": {"type": "string"}}},
+            ]
+        },
+    )
 
-    lead_id: str = Field(pattern=ID_PATTERN)
+    lead_id: str | None = Field(default=None, pattern=ID_PATTERN)
+    email: str | None = Field(
+        default=None, max_length=320, pattern=EMAIL_PATTERN, description="the lead's email, when no lead_id"
+    )
     kind: ActivityKind
     rep_id: str | None = Field(default=None, max_length=200)
     channel: str | None = Field(default=None, max_length=50, description="first_touch: call, email, ...")
@@ -61,6 +84,12 @@ class ActivityIn(BaseModel):
     occurred_at: EventTime | None = Field(
         default=None, strict=True, description="when it happened (RFC 3339 with offset); default: now"
     )
+
+    @model_validator(mode="after")
+    def _addressed(self) -> ActivityIn:
+        if self.lead_id is None and self.email is None:
+            raise ValueError("give lead_id, or the email the lead was captured with")
+        return self
 
 
 class Accepted(BaseModel):

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from sqlalchemy.exc import SQLAlchemyError
 
 from services.ingest.journal import Journal
+from services.ingest.lead_index import LeadIndex
 from services.ingest.ledger import DeliveryLedger
 from services.ingest.repository import DeliveryKey, RememberedDelivery
 from services.ingest.schemas import ActivityIn, LeadIn
@@ -54,6 +55,10 @@ class DeliveryRef:
         return cls(key, hashlib.sha256(raw_body).hexdigest() if key else "")
 
 
+class LeadNotFound(Exception):
+    """An activity addressed by an email no captured lead has."""
+
+
 class IdempotencyConflict(Exception):
     """A delivery key reused with a different body: a client bug, never silently merged."""
 
@@ -64,12 +69,18 @@ class IdempotencyConflict(Exception):
 
 class IngestService:
     def __init__(
-        self, producer: EventProducer, ledger: DeliveryLedger, topics: Topics, journal: Journal | None = None
+        self,
+        producer: EventProducer,
+        ledger: DeliveryLedger,
+        topics: Topics,
+        journal: Journal | None = None,
+        leads: LeadIndex | None = None,
     ) -> None:
         self._producer = producer
         self._ledger = ledger
         self._topics = topics
         self._journal = journal
+        self._leads = leads
 
     async def capture_lead(self, body: LeadIn, source: str, delivery: DeliveryRef) -> Receipt:
         key = self._key(source, "lead", delivery)
@@ -80,14 +91,27 @@ class IngestService:
             stable_id("lead", key.source, key.scope, key.key) if key else str(uuid.uuid4())
         )
         event = LeadCaptured(lead=body.lead(), source=source, received_at=now)
-        return await self._publish(event, lead_id, body.occurred_at or now, key, delivery)
+        receipt = await self._publish(event, lead_id, body.occurred_at or now, key, delivery)
+        if self._leads is not None:
+            try:
+                await self._leads.remember(event.lead.email, lead_id)
+            except DATABASE_DOWN as exc:  # acknowledged already; only addressing by email suffers
+                log.warning("lead_index_not_updated", lead_id=lead_id, error=repr(exc))
+        return receipt
 
     async def record_activity(self, body: ActivityIn, source: str, delivery: DeliveryRef) -> Receipt:
         key = self._key(source, "activity", delivery)
         if key and (seen := await self._seen(key, delivery)):
             return seen
-        event = ActivityRecorded(**body.model_dump(exclude={"lead_id", "occurred_at"}))
-        return await self._publish(event, body.lead_id, body.occurred_at or datetime.now(UTC), key, delivery)
+        lead_id = body.lead_id or await self._lead_for(body.email)
+        event = ActivityRecorded(**body.model_dump(exclude={"lead_id", "email", "occurred_at"}))
+        return await self._publish(event, lead_id, body.occurred_at or datetime.now(UTC), key, delivery)
+
+    async def _lead_for(self, email: str | None) -> str:
+        found = await self._leads.find(email) if self._leads is not None and email else None
+        if found is None:
+            raise LeadNotFound()
+        return found
 
     @staticmethod
     def _key(source: str, scope: str, delivery: DeliveryRef) -> DeliveryKey | None:

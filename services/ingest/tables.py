@@ -36,3 +36,13 @@ journal = Table(
     Column("published_at", UtcDateTime(), nullable=False),
 )
 Index("ix_ingest_journal_published", journal.c.published_at)
+
+# Which lead an email address belongs to (its latest capture), so a sales tool can address an
+# activity by email. The address is kept only as a SHA-256 of its normalised form.
+leads_by_email = Table(
+    "ingest_leads_by_email",
+    metadata,
+    Column("email_hash", String(64), primary_key=True),
+    Column("lead_id", String(200), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)

@@ -18,3 +18,11 @@ def insert_ignoring_conflicts(session: AsyncSession, table: Table) -> Insert:
     if bind.dialect.name == "postgresql":
         return pg_insert(table).on_conflict_do_nothing()
     return sqlite_insert(table).on_conflict_do_nothing()
+
+
+def upsert(session: AsyncSession, table: Table, keys: list[str], update: list[str]) -> Insert:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE SET update = excluded.update (both databases)."""
+    insert_ = pg_insert(table) if session.get_bind().dialect.name == "postgresql" else sqlite_insert(table)
+    return insert_.on_conflict_do_update(
+        index_elements=keys, set_={name: getattr(insert_.excluded, name) for name in update}
+    )

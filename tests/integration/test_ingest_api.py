@@ -267,3 +267,25 @@ def _post_until_accepted(client: TestClient, attempts: int = 20) -> int:
             return status
         time.sleep(0.5)
     return status
+
+
+def test_an_activity_can_address_its_lead_by_email(
+    client: TestClient, broker: EmbeddedBroker, topic_prefix: str
+) -> None:
+    captured = client.post("/v1/leads", json={**LEAD, "email": "Kim.Lee@Example.com"}, headers=KEY)
+    assert captured.status_code == 202
+    touch = {"email": "kim.lee@example.com", "kind": "first_touch", "channel": "call", "rep_id": "ana"}
+    for _ in range(20):  # the index is written right after the capture's ack
+        response = client.post("/v1/activities", json=touch, headers=KEY)
+        if response.status_code != 404:
+            break
+        time.sleep(0.05)
+    assert response.status_code == 202, response.text
+    assert response.json()["lead_id"] == captured.json()["lead_id"]
+    events = lead_events(broker, topic_prefix, 2)
+    activity = next(e for e in events if e.type == "activity.recorded")
+    assert activity.subject == captured.json()["lead_id"] and "email" not in activity.data
+    unknown = client.post("/v1/activities", json={**touch, "email": "nobody@example.com"}, headers=KEY)
+    assert unknown.status_code == 404
+    neither = client.post("/v1/activities", json={"kind": "won"}, headers=KEY)
+    assert neither.status_code == 422
