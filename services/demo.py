@@ -188,6 +188,7 @@ class Demo:
         self.result = DemoResult()
         self.captured: dict[str, datetime] = {}  # our new leads (202), by id
         self.pending: set[str] = set()  # ... not routed yet
+        self.early: dict[str, Handoff] = {}  # routed before we read the 202 (or not ours)
         self.posting_done = False
         self.sales: set[asyncio.Task[None]] = set()
         self.gate = asyncio.Semaphore(SALES_CONCURRENCY)
@@ -244,23 +245,30 @@ class Demo:
                     if lead.get("lead_id") and not lead.get("replayed"):
                         self.captured[lead["lead_id"]] = job.at
                         self.pending.add(lead["lead_id"])
+                        if (handoff := self.early.pop(lead["lead_id"], None)) is not None:
+                            self._routed(client, handoff)
             self.progress.advance(self.leads_bar)
+
+    def _routed(self, client: httpx.AsyncClient, handoff: Handoff) -> None:
+        self.pending.discard(handoff.lead_id)
+        self.result.routed[handoff.type] += 1
+        if handoff.type == "lead.assigned":
+            task = asyncio.create_task(self._play(client, handoff))
+            self.sales.add(task)
 
     async def _watch(self, client: httpx.AsyncClient) -> None:
         assert self.plan.bootstrap is not None
 
         async def routed(handoff: Handoff) -> None:
-            self.pending.discard(handoff.lead_id)
-            self.result.routed[handoff.type] += 1
-            if handoff.type == "lead.assigned":
-                task = asyncio.create_task(self._play(client, handoff))
-                self.sales.add(task)
+            if handoff.lead_id in self.captured:
+                self._routed(client, handoff)
+            else:
+                self.early[handoff.lead_id] = handoff
 
         try:
             await watch_handoffs(
                 self.plan.bootstrap,
                 self.plan.handoffs_topic,
-                lambda lead_id: lead_id in self.captured,
                 routed,
                 lambda: self.posting_done and not self.pending,
                 self.plan.idle_s,

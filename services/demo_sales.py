@@ -110,13 +110,15 @@ def read_handoff(raw: bytes | None) -> Handoff | None:
 async def watch_handoffs(
     bootstrap: str,
     topic: str,
-    wanted: Callable[[str], bool],
     on_routed: Callable[[Handoff], Awaitable[None]],
     done: Callable[[], bool],
     idle_s: float,
 ) -> None:
     """Read the handoffs topic from the start (no group: nothing to commit, no rebalance to wait
-    for, and no assignment missed however late the demo started) until `done()` or `idle_s` quiet."""
+    for, and no assignment missed however late the demo started) until `done()` or `idle_s` quiet.
+
+    Every lead's first routing outcome goes to `on_routed`, the demo's own or not: the router may
+    answer before the demo has read the ingest's 202, so only the caller can tell."""
     consumer = AIOKafkaConsumer(
         topic,
         bootstrap_servers=bootstrap,
@@ -132,7 +134,7 @@ async def watch_handoffs(
         while not done() and loop.time() - quiet_since < idle_s:
             batches = await consumer.getmany(timeout_ms=200)
             for handoff in _routed(r.value for records in batches.values() for r in records):
-                if wanted(handoff.lead_id) and handoff.lead_id not in seen:
+                if handoff.lead_id not in seen:  # the first routing outcome of each lead
                     seen.add(handoff.lead_id)
                     quiet_since = loop.time()
                     await on_routed(handoff)
