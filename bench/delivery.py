@@ -35,6 +35,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from bench.handoff_events import SECRET, assigned, config_with, endpoint
 from services.delivery.bootstrap import DeliveryService, bootstrap
 from services.delivery.devreceiver import Receiver
 from services.delivery.settings import DeliverySettings
@@ -44,7 +45,6 @@ from shared.kafka.brokers import create_broker
 from shared.kafka.process import free_port, port_open
 from shared.runtime import prepare_service
 from shared.settings import CommonSettings
-from tests.integration.test_delivery_support import SECRET, assigned, config_with, endpoint
 
 console = Console()
 
