@@ -31,12 +31,12 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import httpx
 import yaml
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from services.devstack import ServiceProcess, start_service, wait_ready
 from services.ingest.sources.samples import load_sample, signed_request
 from services.ingest.webhooks.sources import dev_secret
 from shared.kafka.embedded import EmbeddedBroker
@@ -117,32 +117,17 @@ def bench_config(tmp: Path) -> Path:
     return path
 
 
-def start_server(app: str, port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    argv = [
-        "taskset",
-        "-c",
-        SERVER_CORE,
-        sys.executable,
-        "-m",
-        "uvicorn",
-        app,
-        "--factory",
-        "--port",
-        str(port),
-    ]
-    argv += ["--no-access-log", "--log-level", "warning"]
-    with log.open("ab") as out:
-        proc = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=out, stderr=out)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    proc.kill()
-    raise SystemExit(f"{app} did not get ready; see {log}")
+def start_server(name: str, app: str, port: int, env: dict[str, str], log_dir: Path) -> ServiceProcess:
+    """One uvicorn worker pinned to the server core, started and waited for by the dev stack."""
+    argv = ["taskset", "-c", SERVER_CORE, sys.executable, "-m", "uvicorn", app, "--factory"]
+    argv += ["--port", str(port), "--no-access-log", "--log-level", "warning"]
+    server = start_service(name, env, log_dir, port=port, argv=argv)
+    try:
+        wait_ready([server], timeout_s=30)
+    except RuntimeError as exc:
+        server.child.stop(5)
+        raise SystemExit(f"{app} did not get ready: {exc}") from None
+    return server
 
 
 def signed_file(tmp: Path, count: int, url: str) -> Path:
@@ -258,18 +243,20 @@ def main() -> None:
                 for target in targets:
                     port = free_port()
                     progress.update(task, description=f"{target.name}: server up")
-                    server = start_server(target.app, port, env, tmp / f"{target.name}.log")
+                    server = start_server(target.name, target.app, port, env, tmp)
                     url = f"http://127.0.0.1:{port}{target.path}"
                     lua, lua_args = static_lua, []
                     if target.name == "signed":
                         progress.update(task, description="signed: pre-signing deliveries")
                         lua, lua_args = signed_lua, [str(signed_file(tmp, seconds * 6000, url))]
                     progress.update(task, description=f"{target.name}: wrk {seconds}s")
-                    before = cpu_seconds(server.pid)
-                    result = run_wrk(wrk, url, lua, seconds, args.connections, lua_args)
-                    used = cpu_seconds(server.pid) - before
-                    server.terminate()
-                    server.wait(20)
+                    assert server.pid is not None
+                    try:
+                        before = cpu_seconds(server.pid)
+                        result = run_wrk(wrk, url, lua, seconds, args.connections, lua_args)
+                        used = cpu_seconds(server.pid) - before
+                    finally:
+                        server.child.stop(20)
                     target.rps.append(result["rps"])
                     target.p50_ms.append(result.get("50%", 0.0))
                     target.p99_ms.append(result.get("99%", 0.0))
