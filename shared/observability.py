@@ -40,18 +40,24 @@ async def measure_consumer_lag(
 
     # One probe per group: `committed` reads the group's offsets without joining it (no rebalance).
     # (The admin client's OffsetFetch is not understood by the embedded broker; this is.)
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    # The partitions from the admin client: a plain consumer only knows the topics it was asked
+    # about (on Apache Kafka `partitions_for_topic` is None for the others).
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        described = await admin.describe_topics([t for t in topics if t in existing])
+    finally:
+        await admin.close()
+    partitions = {d["topic"]: sorted(p["partition"] for p in d.get("partitions", [])) for d in described}
     lag: dict[tuple[str, str], int] = {}
     for group in groups:
         probe = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
         await probe.start()
         try:
-            known = await probe.topics()
-            tps = [
-                TopicPartition(topic, p)
-                for topic in topics
-                if topic in known
-                for p in sorted(probe.partitions_for_topic(topic) or ())
-            ]
+            tps = [TopicPartition(topic, p) for topic in topics for p in partitions.get(topic, [])]
             ends = await probe.end_offsets(tps) if tps else {}
             for tp, end in ends.items():
                 done = await probe.committed(tp)
