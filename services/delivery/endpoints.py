@@ -29,7 +29,12 @@ def require_api_key(request: Request, key: Annotated[str | None, Depends(_key_he
         raise HTTPException(401, "missing or wrong X-API-Key", headers={"WWW-Authenticate": "APIKey"})
 
 
-router = APIRouter(prefix="/v1/deliveries", tags=["deliveries"], dependencies=[Depends(require_api_key)])
+router = APIRouter(
+    prefix="/v1/deliveries",
+    tags=["deliveries"],
+    dependencies=[Depends(require_api_key)],
+    responses={401: {"description": "Missing or invalid API key (X-API-Key)"}},
+)
 Status = Literal["pending", "delivered", "dead"]
 
 
@@ -52,13 +57,13 @@ async def list_(
     status: Status | None = "dead",
     target: Annotated[str | None, Query(max_length=250)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**62)] = 0,
 ) -> list[DeliverySummary]:
     """Deliveries, newest first (by default the dead-lettered ones)."""
     return await list_deliveries(_sessions(request), status=status, target=target, limit=limit, offset=offset)
 
 
-@router.get("/{delivery_id}", responses={404: {"description": "no such delivery"}})
+@router.get("/{delivery_id:int}", responses={404: {"description": "no such delivery"}})
 async def show(request: Request, delivery_id: Annotated[int, Path(ge=1, le=2**62)]) -> DeliveryDetail:
     """One delivery with every attempt: when, status code, outcome and reason."""
     detail = await show_delivery(_sessions(request), delivery_id)
@@ -67,7 +72,7 @@ async def show(request: Request, delivery_id: Annotated[int, Path(ge=1, le=2**62
     return detail
 
 
-@router.post("/{delivery_id}/retry", responses={404: {"description": "no such dead delivery"}})
+@router.post("/{delivery_id:int}/retry", responses={404: {"description": "no such dead delivery"}})
 async def retry_one(request: Request, delivery_id: Annotated[int, Path(ge=1, le=2**62)]) -> Replayed:
     """Replay one dead delivery now, with a fresh schedule."""
     count = await replay(_sessions(request), request.app.state.delivery_clock.now(), ids=[delivery_id])

@@ -42,7 +42,10 @@ Config = Annotated[ReportConfig, Depends(report_config)]
 Csv = Annotated[bool, Depends(wants_csv)]
 CSV_DOC: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {}}}}
 
-router = APIRouter(dependencies=[Depends(require_viewer)])
+router = APIRouter(
+    dependencies=[Depends(require_viewer)],
+    responses={401: {"description": "Sign in, or send an API key (X-API-Key)"}},
+)
 
 
 @router.get("/v1/funnel", response_model=FunnelOut, responses=CSV_DOC)

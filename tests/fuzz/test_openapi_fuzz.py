@@ -20,8 +20,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.db]
 
 ST = Path(sys.executable).with_name("st")
 ROOT = Path(__file__).resolve().parents[2]
-# metrics joins once its report API settles (issue 8); it is fuzzed by hand meanwhile.
-SECONDS = {"ingest": 60, "router": 10}
+SECONDS = {"ingest": 60, "router": 10, "metrics": 45, "delivery": 20}
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +37,7 @@ def target(
 ) -> Iterator[ServiceProcess]:
     name = str(request.param)
     env = e2e_env(embedded.bootstrap, f"sqlite+aiosqlite:///{tmp_path / 'fuzz.db'}", f"fuzz-{name}.")
+    env["LEADRELAY_DELIVERY_API_KEY"] = API_KEY
     service = start_service(name, env, tmp_path)
     try:
         wait_ready([service])

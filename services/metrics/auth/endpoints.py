@@ -16,7 +16,13 @@ from services.metrics.auth.access import SESSION_COOKIE, Admin, Viewer, access_c
 from services.metrics.auth.principal import Role
 from services.metrics.auth.repository import AuthRepository
 
-router = APIRouter()
+router = APIRouter(
+    responses={
+        400: {"description": "A body that is not JSON"},
+        401: {"description": "Sign in, or send an API key (X-API-Key)"},
+        403: {"description": "Admins only"},
+    }
+)
 
 _LOGIN_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>LeadRelay · sign in</title>

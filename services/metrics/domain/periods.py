@@ -93,8 +93,8 @@ def window(
         )
         return Window(local_midnight(date(y, 1, 1), tz), stop, f"{y} year to date", timezone)
     lo, hi = _instant(start, tz), _instant(end, tz)
-    if lo is not None and hi is not None and hi <= lo:
-        raise PeriodError("`to` must be after `from`")
+    if lo is not None and hi is not None and hi < lo:
+        hi = lo  # `to` before `from`: an empty cohort, reported as such (zero leads), not an error
     label = f"{lo.isoformat() if lo else '…'} to {hi.isoformat() if hi else '…'}"
     return Window(lo, hi, label, timezone)
 
@@ -102,11 +102,13 @@ def window(
 def _instant(value: datetime | date | None, tz: ZoneInfo) -> datetime | None:
     if value is None:
         return None
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise PeriodError("a datetime needs a time zone (Z or +hh:mm); or give a date")
-        return value.astimezone(UTC)
-    return local_midnight(value, tz)
+    if isinstance(value, datetime) and value.tzinfo is None:
+        raise PeriodError("a datetime needs a time zone (Z or +hh:mm); or give a date")
+    try:
+        return value.astimezone(UTC) if isinstance(value, datetime) else local_midnight(value, tz)
+    except (OverflowError, ValueError):
+        # 0001-01-01 east of UTC, or 9999-12-31 west of it: before or after anything stored.
+        return datetime.min.replace(tzinfo=UTC) if value.year < 2000 else datetime.max.replace(tzinfo=UTC)
 
 
 def overlap_fraction(first_day: date, months: int, w: Window, tz: ZoneInfo) -> float:
