@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import KafkaError
 
 from shared.events import CloudEvent, EnvelopeError
+from shared.kafka.readers import topic_reader
 
 CHANNELS = ("call", "call", "email", "email", "email", "linkedin", "meeting")
 REJECT_REASONS = ("timing", "no_budget", "not_ready", "wrong_contact", "competitor", "duplicate")
@@ -119,13 +119,7 @@ async def watch_handoffs(
 
     Every lead's first routing outcome goes to `on_routed`, the demo's own or not: the router may
     answer before the demo has read the ingest's 202, so only the caller can tell."""
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        group_id=None,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
+    consumer = topic_reader(bootstrap, topic)
     await consumer.start()
     seen: set[str] = set()
     try:

@@ -6,22 +6,15 @@ import asyncio
 import json
 import sys
 
-from aiokafka import AIOKafkaConsumer
-
 from shared.events import CloudEvent, EnvelopeError
+from shared.kafka.readers import topic_reader
 
 
 async def tail(
     bootstrap: str, topic: str, *, lead_id: str | None, count: int | None, timeout_s: float
 ) -> int:
     """Print matching events from the start of `topic`; stop after `count` or `timeout_s` of silence."""
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        group_id=None,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
+    consumer = topic_reader(bootstrap, topic)
     await consumer.start()
     printed = 0
     try:

@@ -30,6 +30,7 @@ from services.delivery.senders import Target
 from shared.backoff import Backoff
 from shared.db import is_transient_db_error
 from shared.logging import get_logger
+from shared.waiting import first_of
 
 log = get_logger(__name__)
 Step = Callable[[DeliveryRepository], Awaitable[None]]
@@ -240,7 +241,7 @@ class Dispatcher:
                 continue
             if sleep_s > 0:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(_first(stop, self._wakeup), sleep_s)
+                    await asyncio.wait_for(first_of(stop, self._wakeup), sleep_s)
         await self._finish()
 
     async def _finish(self, timeout_s: float = 10.0) -> None:
@@ -250,12 +251,3 @@ class Dispatcher:
             _, pending = await asyncio.wait(list(self._tasks), timeout=timeout_s)
             for task in pending:
                 task.cancel()
-
-
-async def _first(*events: asyncio.Event) -> None:
-    waiters = [asyncio.create_task(e.wait()) for e in events]
-    try:
-        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()

@@ -7,6 +7,8 @@ from collections.abc import Callable, Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
+from shared.kafka.readers import topic_reader
+
 
 async def produce(bootstrap: str, topic: str, values: Sequence[bytes], key: bytes | None = None) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=False)
@@ -25,13 +27,7 @@ async def read_topic(
     timeout_s: float = 20.0,
 ) -> list[ConsumerRecord[bytes, bytes]]:
     """Read from the beginning until `expect` records arrived (or the timeout), without a group."""
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        group_id=None,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
+    consumer = topic_reader(bootstrap, topic)
     await consumer.start()
     records: list[ConsumerRecord[bytes, bytes]] = []
     try:
@@ -81,13 +77,7 @@ async def read_until(
     as features land): the caller says what must have arrived; the extra second catches
     duplicates that would follow.
     """
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        group_id=None,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
+    consumer = topic_reader(bootstrap, topic)
     await consumer.start()
     records: list[ConsumerRecord[bytes, bytes]] = []
     try:

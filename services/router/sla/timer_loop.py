@@ -24,6 +24,7 @@ from shared.backoff import Backoff
 from shared.db import is_transient_db_error
 from shared.events import CloudEvent, Topics
 from shared.logging import get_logger
+from shared.waiting import first_of
 
 log = get_logger(__name__)
 
@@ -109,14 +110,4 @@ class SlaTimerLoop:
                 continue
             if sleep_s > 0:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(_first(stop, self._wakeup), sleep_s)
-
-
-async def _first(*events: asyncio.Event) -> None:
-    """Return when any of the events is set."""
-    waiters = [asyncio.create_task(e.wait()) for e in events]
-    try:
-        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
+                    await asyncio.wait_for(first_of(stop, self._wakeup), sleep_s)
