@@ -72,7 +72,7 @@ class ConsumerService:
     async def readiness(self) -> dict[str, bool]:
         return {
             "database": await database_ready(self.parts.engine),
-            "consumer": self.consumer.ready.is_set(),
+            "consumer": self.consumer.making_progress(),
             **{name: check() for name, check in self.checks.items()},
         }
 

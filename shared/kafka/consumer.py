@@ -16,6 +16,7 @@ Failures are sorted three ways:
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -114,6 +115,13 @@ class ConsumerLoop:
         # Offsets whose effect is durable but not yet committed to Kafka.
         self._processed: dict[TopicPartition, int] = {}
         self.ready = asyncio.Event()
+        # When the loop last finished a round (a poll, its records handled, offsets committed). A loop
+        # stuck retrying (database down) or hung stops advancing it: readiness reports that.
+        self.last_round = time.monotonic()
+
+    def making_progress(self, stall_s: float = 30.0) -> bool:
+        """Ready (partitions assigned) and a round finished within `stall_s`."""
+        return self.ready.is_set() and time.monotonic() - self.last_round < stall_s
 
     async def run(self, stop: asyncio.Event) -> None:
         consumer = AIOKafkaConsumer(
@@ -146,6 +154,7 @@ class ConsumerLoop:
                             break  # revoked mid-batch, or stopping: the next owner redelivers
                         await self._process(_delivery(record), stop)
                 await self.commit_processed()
+                self.last_round = time.monotonic()
         finally:
             await self.commit_processed()
             await consumer.stop()

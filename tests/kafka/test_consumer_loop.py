@@ -114,6 +114,31 @@ async def test_failing_transaction_never_commits_the_offset(
     assert await read_topic(broker.bootstrap, topic + ".dlq", expect=1, timeout_s=1) == []
 
 
+async def test_readiness_tells_a_paused_consumer_from_an_idle_one(broker: EmbeddedBroker, topic: str) -> None:
+    """Idle (nothing to read) is progress; stuck retrying a transient failure is not."""
+    group = f"g-{uuid.uuid4().hex[:8]}"
+    failing = asyncio.Event()
+
+    async def handler(_: Delivery) -> None:
+        if failing.is_set():
+            raise ConnectionError("database down")
+
+    async with running(broker, topic, group, handler) as (loop, _):
+        await eventually(lambda: _true(loop.ready.is_set()))
+        await asyncio.sleep(0.5)
+        assert loop.making_progress(stall_s=0.4)  # idle rounds keep it ready
+        failing.set()
+        await produce(broker.bootstrap, topic, [b"x"])
+        await asyncio.sleep(1.0)
+        assert not loop.making_progress(stall_s=0.4)  # paused on the record: /readyz says not ready
+        failing.clear()
+        await eventually(lambda: _true(loop.making_progress(stall_s=0.4)))
+
+
+async def _true(value: bool) -> bool:
+    return value
+
+
 async def _at_least(value: Callable[[], int], n: int) -> bool:
     return value() >= n
 
