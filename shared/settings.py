@@ -71,7 +71,17 @@ class ServiceSettings(BaseSettings):
 
     @property
     def effective_database_url(self) -> str:
-        return self.database_url or self.common.database_url
+        """This service's own URL, else the shared one when set, else this service's own SQLite file
+        (what `leadrelay up` uses too, so a CLI command run beside `up` reads the same database)."""
+        if self.database_url:
+            return self.database_url
+        if "database_url" in self.common.model_fields_set:
+            return self.common.database_url
+        prefix = str(self.model_config.get("env_prefix", ""))
+        service = prefix.removeprefix("LEADRELAY_").rstrip("_").lower()
+        if not service:
+            return self.common.database_url
+        return f"sqlite+aiosqlite:///./{DEFAULT_STATE_DIR}/{service}.db"
 
     @model_validator(mode="after")
     def _no_placeholder_secrets(self) -> ServiceSettings:

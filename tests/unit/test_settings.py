@@ -161,3 +161,16 @@ def test_a_service_database_overrides_the_shared_one(monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("LEADRELAY_ROUTER_DATABASE_URL", "sqlite:///router.db")
     assert RouterSettings().effective_database_url == "sqlite:///router.db"
     assert IngestSettings().effective_database_url == "postgresql://shared/db"
+
+
+def test_without_a_database_url_each_service_has_its_own_sqlite_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As `leadrelay up` lays them out, so `leadrelay keys create` beside `up` writes where metrics reads."""
+    for name in ("LEADRELAY_DATABASE_URL", "LEADRELAY_METRICS_DATABASE_URL", "LEADRELAY_INGEST_DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    from services.ingest.settings import IngestSettings
+    from services.metrics.settings import MetricsSettings
+
+    assert MetricsSettings().effective_database_url.endswith("/.leadrelay/metrics.db")
+    assert IngestSettings().effective_database_url.endswith("/.leadrelay/ingest.db")
+    monkeypatch.setenv("LEADRELAY_DATABASE_URL", "postgresql://db/leadrelay")
+    assert MetricsSettings().effective_database_url == "postgresql://db/leadrelay"
