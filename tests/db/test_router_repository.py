@@ -136,3 +136,16 @@ async def test_nobody_eligible_is_queued_not_assigned(sessions: async_sessionmak
     assert rotated == 1  # the rotation row exists but did not advance
     async with sessions() as s:
         assert (await s.execute(select(rotation.c.last_rep_id))).scalar_one() is None
+
+
+async def test_trace_context_travels_from_the_capture_to_every_handoff(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    handler, _ = make_handler(sessions)
+    event, payload = captured(LeadData(email="t@acme.example", employees=500, country="US"), "lead-t")
+    trace = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    assert await handler(event.model_copy(update={"traceparent": trace}), payload) is True
+    async with sessions() as s:
+        values = (await s.execute(select(outbox.c.value))).scalars().all()
+    sent = [CloudEvent.from_bytes(v) for v in values]
+    assert sent and {e.traceparent for e in sent} == {trace}

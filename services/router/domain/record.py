@@ -72,6 +72,8 @@ class Decision:
     profile_key: str | None = None
     duplicate_of: str | None = None
     config_version: str | None = None
+    # The trigger's W3C trace context, carried on every event the decision emits (one lead, one trace).
+    traceparent: str | None = None
 
     def _id(self, what: str) -> str:
         return stable_id(self.trigger_event_id, what)
@@ -199,6 +201,7 @@ class Decision:
                 source=EVENT_SOURCE,
                 time=self.event_time,
                 event_id=self._id(payload.event_type),
+                traceparent=self.traceparent,
             )
             for payload in self.payloads()
         ]

@@ -104,6 +104,7 @@ class LeadCapturedHandler:
         keys = [identity_key(c.lead, router.profiles.identity_keys) for _, c in todo]
         profiles: dict[str, Profile] = await profile_repo.lock(keys)
         assessments: list[Assessment] = []
+        traces = [event.traceparent for event, _ in todo]
         for (event, captured), key in zip(todo, keys, strict=True):
             assessment = router.assess(
                 event.subject, event.id, captured.lead, captured.source, event.time, profiles.get(key)
@@ -115,7 +116,7 @@ class LeadCapturedHandler:
         before = dict(states)
         results: list[tuple[Decision, Placement | None]] = []
         owners: list[tuple[str, str, str, datetime]] = []
-        for assessment, key in zip(assessments, keys, strict=True):
+        for assessment, key, trace in zip(assessments, keys, traces, strict=True):
             placement: Placement | None = None
             choice = assessment.triage.team
             if choice is not None:
@@ -124,7 +125,8 @@ class LeadCapturedHandler:
                 if isinstance(placement, Assignment):
                     owners.append((assessment.lead_id, placement.rep_id, placement.team, now))
                     profiles[key] = replace(profiles[key], owner=placement.rep_id)
-            results.append((router.decide(assessment, placement, now), placement))
+            decision = replace(router.decide(assessment, placement, now), traceparent=trace)
+            results.append((decision, placement))
         await routing_repo.save(before, states)
         await routing_repo.own(owners)
         await profile_repo.save([profiles[k] for k in dict.fromkeys(keys)])
