@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.db]
 
 ST = Path(sys.executable).with_name("st")
 ROOT = Path(__file__).resolve().parents[2]
-SECONDS = {"ingest": 60, "router": 10, "metrics": 45, "delivery": 20}
+SECONDS = {"ingest": 40, "router": 10, "metrics": 30, "delivery": 15}
 
 
 @pytest.fixture(scope="module")
