@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from sqlalchemy.exc import SQLAlchemyError
 
 from services.ingest.journal import Journal
-from services.ingest.lead_index import LeadIndex
+from services.ingest.lead_index import LeadIndex, email_hash
 from services.ingest.ledger import DeliveryLedger
 from services.ingest.repository import DeliveryKey, RememberedDelivery
 from services.ingest.schemas import ActivityIn, LeadIn
@@ -91,8 +91,9 @@ class IngestService:
             stable_id("lead", key.source, key.scope, key.key) if key else str(uuid.uuid4())
         )
         event = LeadCaptured(lead=body.lead(), source=source, received_at=now)
-        receipt = await self._publish(event, lead_id, body.occurred_at or now, key, delivery)
-        if self._leads is not None:
+        person = (email_hash(event.lead.email), lead_id)
+        receipt = await self._publish(event, lead_id, body.occurred_at or now, key, delivery, person)
+        if self._leads is not None and self._journal is None:  # with a journal, it wrote the index too
             try:
                 await self._leads.remember(event.lead.email, lead_id)
             except DATABASE_DOWN as exc:  # acknowledged already; only addressing by email suffers
@@ -132,7 +133,13 @@ class IngestService:
         return Receipt(found.event_id, found.lead_id, replayed=True)
 
     async def _publish(
-        self, event: Event, lead_id: str, time: datetime, key: DeliveryKey | None, delivery: DeliveryRef
+        self,
+        event: Event,
+        lead_id: str,
+        time: datetime,
+        key: DeliveryKey | None,
+        delivery: DeliveryRef,
+        person: tuple[str, str] | None = None,
     ) -> Receipt:
         event_id = stable_id("event", key.source, key.scope, key.key) if key else new_event_id()
         envelope = CloudEvent.wrap(event, subject=lead_id, source=EVENT_SOURCE, time=time, event_id=event_id)
@@ -140,7 +147,7 @@ class IngestService:
         await self._producer.publish(message)
         if self._journal is not None:
             try:
-                await self._journal.append(event_id, message)
+                await self._journal.append(event_id, message, person)
             except DATABASE_DOWN as exc:
                 # Acknowledged by the broker already; only a later broker reset could lose it now.
                 log.warning("journal_append_failed", event_id=event_id, error=repr(exc))
