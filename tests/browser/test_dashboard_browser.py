@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -109,6 +110,7 @@ async def _add_viewer(url: str) -> None:
         await engine.dispose()
 
 
+@pytest.mark.timeout(420)  # install, and up to two browser runs of 150 s
 def test_dashboard_in_chromium(stack: dict[str, str]) -> None:
     subprocess.run([str(HERE / "install.sh"), str(NODE_DIR)], check=True, timeout=300)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -121,13 +123,21 @@ def test_dashboard_in_chromium(stack: dict[str, str]) -> None:
         "VIEWER_USER": VIEWER[0],
         "VIEWER_PASSWORD": VIEWER[1],
     }
-    run = subprocess.run(
-        ["node", str(HERE / "dashboard.mjs"), stack["metrics"], str(ARTIFACTS)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=170,
-    )
+    # One more attempt if the first fails: a headless browser's first launch on a cold CI machine has
+    # been seen to fail once in several runs. The first failure is printed, never hidden; the
+    # assertions below hold for the attempt that counts.
+    for attempt in (1, 2):
+        run = subprocess.run(
+            ["node", str(HERE / "dashboard.mjs"), stack["metrics"], str(ARTIFACTS)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=150,
+        )
+        if run.returncode == 0:
+            break
+        failed = f"{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
+        print(f"browser attempt {attempt} failed:\n{failed}", file=sys.stderr)
     lines = [line for line in run.stdout.splitlines() if line.startswith("{")]
     findings = json.loads(lines[-1]) if lines else {}
     assert run.returncode == 0, f"browser checks failed: {findings or run.stdout}\n{run.stderr[-3000:]}"
