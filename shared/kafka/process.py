@@ -12,19 +12,41 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import random
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+# Ports handed out below the kernel's ephemeral range (32768+ on Linux), so an outgoing
+# connection can never take one between our check and the child's bind, and never the same
+# port twice in one process, so two children started back to back (or a leaked child of an
+# earlier test) can never end up answering on each other's port.
+_PORT_RANGE = (20000, 32768)
+_handed_out: set[int] = set()
+_port_lock = threading.Lock()
+
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port nothing listens on now and this process has not handed out before."""
+    low, high = _PORT_RANGE
+    with _port_lock:
+        for _ in range(high - low):
+            port = random.randrange(low, high)  # noqa: S311 - spreading ports, not a secret
+            if port in _handed_out:
+                continue
+            with socket.socket() as sock:
+                try:
+                    sock.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+            _handed_out.add(port)
+            return port
+    raise RuntimeError(f"no free port left in {low}-{high - 1}: stop the stray processes holding them")
 
 
 def port_open(host: str, port: int) -> bool:
