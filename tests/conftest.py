@@ -97,6 +97,38 @@ def topic_prefix() -> str:
     return f"t{uuid.uuid4().hex[:8]}."
 
 
+def _pairs() -> set[tuple[str, str]]:
+    """(broker, database) pairs that cover every configured backend at least once:
+    with both of each, embedded+sqlite (the default stack) and kafka+postgresql (production)."""
+    count = max(len(BROKERS), len(BACKENDS))
+    return {(BROKERS[i % len(BROKERS)], BACKENDS[i % len(BACKENDS)]) for i in range(count)}
+
+
+FULL_MATRIX = os.environ.get("LEADRELAY_TEST_FULL_MATRIX") == "1"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Slow crash tests marked `pairwise` run on backend pairs, not on every broker x database:
+    what a kill exercises in the database does not depend on which broker fed it, and each
+    broker and each database still gets the test. LEADRELAY_TEST_FULL_MATRIX=1 runs them all."""
+    if FULL_MATRIX:
+        return
+    pairs = _pairs()
+    keep: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
+    for item in items:
+        params = getattr(item, "callspec", None)
+        pair = (params.params.get("broker"), params.params.get("database_url")) if params else None
+        off_pair = pair is not None and None not in pair and pair not in pairs
+        if item.get_closest_marker("pairwise") and off_pair:
+            dropped.append(item)
+        else:
+            keep.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Say which real backends this run exercised, and for each one it did not, why."""
     configured = {"sqlite": True, "postgresql": bool(POSTGRES_URL), "embedded": True, "kafka": KAFKA_WANTED}

@@ -20,7 +20,7 @@ from shared.kafka.brokers import Broker
 from tests.helpers.stack import e2e_env
 from tests.integration.test_delivery_support import SECRET, assigned, config_dict, endpoint
 
-pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.db]
+pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.db, pytest.mark.pairwise]
 EVENTS = 120
 
 

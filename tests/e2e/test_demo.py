@@ -30,7 +30,7 @@ from shared.kafka.brokers import Broker
 from tests.helpers.kafka_tools import read_until
 from tests.helpers.stack import e2e_env
 
-pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.db]
+pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.db, pytest.mark.pairwise]
 
 PER_SOURCE, CANONICAL = 3, 12
 SOURCES = {"hubspot", "typeform", "tally", "webflow", "calendly", "facebook", "webinar"}

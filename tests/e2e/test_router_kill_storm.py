@@ -75,6 +75,7 @@ def _all_assigned(leads: int):  # type: ignore[no-untyped-def]
     return done
 
 
+@pytest.mark.pairwise
 def test_router_killed_twenty_times_assigns_every_mql_exactly_once(
     broker: Broker, database_url: str, topic_prefix: str, tmp_path: Path
 ) -> None:
