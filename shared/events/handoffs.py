@@ -138,6 +138,7 @@ class SlaBreached(SlaEvent):
     target_seconds: int
     due_at: datetime
     fired_at: datetime
+    paused_seconds: int = Field(default=0, description="wall seconds the clock was paused before the breach")
 
 
 class SlaEscalated(SlaEvent):
@@ -150,6 +151,29 @@ class SlaEscalated(SlaEvent):
     reasons: list[Reason] = Field(default_factory=list)
     due_at: datetime
     fired_at: datetime
+
+
+class SlaPaused(SlaEvent):
+    """The clock stopped counting: the lead waits on someone else (the policy's `pause_on`)."""
+
+    event_type: ClassVar[str] = "sla.paused"
+    reason: str = Field(description="what paused it, e.g. the CRM stage waiting_on_prospect")
+    paused_at: datetime
+    business_seconds: int = Field(description="business seconds elapsed when the pause began")
+
+
+class SlaResumed(SlaEvent):
+    """The clock counts again; every pending deadline moved by the paused business time."""
+
+    event_type: ClassVar[str] = "sla.resumed"
+    reason: str = Field(description="what had paused it")
+    resumed_by: str = Field(description="the activity kind (or stage) that resumed it")
+    paused_at: datetime
+    resumed_at: datetime
+    paused_seconds: int = Field(description="wall seconds of this pause")
+    paused_business_seconds: int = Field(description="business seconds this pause kept off the clock")
+    warning_at: datetime | None = Field(description="the moved warning, when it has not fired yet")
+    breach_at: datetime = Field(description="the moved breach instant")
 
 
 class SlaMet(SlaEvent):

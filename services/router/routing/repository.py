@@ -104,6 +104,46 @@ class RoutingRepository:
         await self.own([(lead_id, rep_id, team, at)])  # when it had no owner row yet
         # The new owner's open-lead count moved with the placement's counters (`save`).
 
+    async def transfer_many(self, moves: Sequence[tuple[str, str, str, datetime]]) -> None:
+        """`transfer` for many leads (lead, rep, team, when) in a few statements, in order.
+
+        A lead moved twice (two clocks of one lead reassigned in one batch) goes in a later round,
+        so each move releases the owner the previous one set, as one `transfer` after another would.
+        """
+        rounds: list[dict[str, tuple[str, str, str, datetime]]] = []
+        for move in moves:
+            free = next((r for r in rounds if move[0] not in r), None)
+            if free is None:
+                free = {}
+                rounds.append(free)
+            free[move[0]] = move
+        for batch in rounds:
+            await self._transfer_round(list(batch.values()))
+
+    async def _transfer_round(self, moves: Sequence[tuple[str, str, str, datetime]]) -> None:
+        s = self.session
+        owners = (
+            await s.execute(
+                select(lead_owners.c.rep_id).where(
+                    lead_owners.c.lead_id.in_([lead for lead, _, _, _ in moves]), lead_owners.c.open.is_(True)
+                )
+            )
+        ).scalars()
+        released = [{"k_rep": rep} for rep in owners]  # one row per lead: a rep may lose several
+        if released:
+            await s.execute(
+                update(rep_counters)
+                .where(rep_counters.c.rep_id == bindparam("k_rep"), rep_counters.c.open_leads > 0)
+                .values(open_leads=rep_counters.c.open_leads - 1),
+                released,
+            )
+        await s.execute(
+            update(lead_owners).where(lead_owners.c.lead_id == bindparam("k_lead")),
+            [{"k_lead": lead, "rep_id": rep, "team": team, "open": True} for lead, rep, team, _ in moves],
+        )
+        await self.own(moves)  # leads that had no owner row yet
+        # The new owners' open-lead counts moved with the placements' counters (`save`).
+
     async def release(self, lead_id: str) -> str | None:
         """The lead is closed for its owner: one open lead less for them. The rep released, if any."""
         owner = (

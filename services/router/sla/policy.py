@@ -128,7 +128,10 @@ class SlaPolicy(_Frozen):
     target: Target
     warn_at: WarnAt | None = None
     escalation: tuple[EscalationStep, ...] = ()
-    pause_on: frozenset[str] = Field(default=frozenset(), description="activity reasons that pause the clock")
+    pause_on: frozenset[str] = Field(
+        default=frozenset(),
+        description="CRM stages (stage_changed) that pause the clock; any other activity resumes it",
+    )
     calendar: str = Field(
         default="team", min_length=1, description="`team`, `rep` (the owner's), or a named calendar"
     )
@@ -141,6 +144,12 @@ class SlaPolicy(_Frozen):
         if before is not None and before.days == within.days == 0 and before.seconds >= within.seconds:
             raise ValueError(f"warn_at {before} before breach must be shorter than the target {within}")
         return self
+
+    def pause_reason(self, kind: str, stage: str | None) -> str | None:
+        """The `pause_on` entry an activity matches: the CRM stage a `stage_changed` moved the lead to."""
+        if kind == "stage_changed" and stage is not None and stage in self.pause_on:
+            return stage
+        return None
 
     def target_seconds(self, calendar: Calendar) -> int:
         return self.target.within.to_seconds(calendar)
@@ -232,6 +241,11 @@ def elapsed(
         target_seconds=target,
         met=business < target,
     )
+
+
+def paused_wall_seconds(pauses: Sequence[OpenPause], start: datetime, end: datetime) -> int:
+    """Real seconds in `[start, end)` during which the clock was paused (a running one counts to `end`)."""
+    return _covered_seconds(_closed(pauses, end), start, end) if pauses else 0
 
 
 def _closed(pauses: Sequence[OpenPause], now: datetime) -> list[Pause]:

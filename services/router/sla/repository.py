@@ -9,50 +9,39 @@ claiming transaction, so a crash rolls the claim back and the timer stays pendin
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.router.sla.model import ClockRow, DueTimer
 from services.router.sla.policy import Timer
 from services.router.tables import decisions, sla_clocks, sla_timers
 
-
-@dataclass(frozen=True)
-class ClockRow:
-    clock_id: str
-    lead_id: str
-    policy: str
-    target: str
-    team: str
-    rep_id: str | None
-    source: str
-    captured_at: datetime
-    started_at: datetime
-    breach_at: datetime | None
-    status: str
-
-
-@dataclass(frozen=True)
-class DueTimer:
-    id: int
-    timer_id: str
-    clock_id: str
-    lead_id: str
-    key: str
-    kind: str
-    action: str | None
-    queue: str | None
-    step: int | None
-    due_at: datetime
+__all__ = ["ClockRow", "DueTimer", "SlaRepository"]
 
 
 def _clock(row: Row[tuple[object, ...]]) -> ClockRow:
     m = row._mapping
-    return ClockRow(**{f: m[f] for f in ClockRow.__dataclass_fields__})
+    stored = m["pauses"] or []
+    pauses = tuple((_instant(p[0]), _instant(p[1]) if p[1] else None) for p in stored)
+    reasons = tuple(str(p[2]) if len(p) > 2 else "" for p in stored)
+    fields = {f: m[f] for f in ClockRow.__dataclass_fields__ if f not in ("pauses", "pause_reasons")}
+    return ClockRow(**fields, pauses=pauses, pause_reasons=reasons)
+
+
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def _stored_pauses(clock: ClockRow) -> list[list[str | None]]:
+    """`[[from, to | null, reason], ...]`, ISO instants (the JSON column)."""
+    return [
+        [begin.isoformat(), end.isoformat() if end else None, reason]
+        for (begin, end), reason in zip(clock.pauses, clock.pause_reasons, strict=True)
+    ]
 
 
 def _step(timer: Timer) -> int | None:
@@ -66,7 +55,9 @@ class SlaRepository:
 
     async def open_clock(self, clock: ClockRow, timers: Sequence[tuple[str, Timer]]) -> None:
         """Insert the clock and its (timer_id, Timer) rows, all pending."""
-        await self.session.execute(insert(sla_clocks).values(**clock.__dict__, pauses=[], stopped_at=None))
+        values = {f: v for f, v in clock.__dict__.items() if f != "pause_reasons"}
+        values["pauses"] = _stored_pauses(clock)
+        await self.session.execute(insert(sla_clocks).values(**values, stopped_at=None))
         if timers:
             await self.session.execute(
                 insert(sla_timers),
@@ -122,14 +113,62 @@ class SlaRepository:
         )
         await self.session.execute(
             update(sla_timers)
-            .where(sla_timers.c.clock_id == clock_id, sla_timers.c.state == "pending")
+            .where(sla_timers.c.clock_id == clock_id, sla_timers.c.state.in_(("pending", "paused")))
             .values(state="cancelled")
         )
 
-    async def set_owner(self, clock_id: str, rep_id: str | None) -> None:
-        await self.session.execute(
-            update(sla_clocks).where(sla_clocks.c.clock_id == clock_id).values(rep_id=rep_id)
+    async def clocks(self, clock_ids: Sequence[str]) -> dict[str, ClockRow]:
+        """Row-lock and read a page's clocks in id order (two loops never lock them crosswise)."""
+        if not clock_ids:
+            return {}
+        rows = await self.session.execute(
+            select(sla_clocks)
+            .where(sla_clocks.c.clock_id.in_(sorted(set(clock_ids))))
+            .order_by(sla_clocks.c.clock_id)
+            .with_for_update()
         )
+        return {c.clock_id: c for c in map(_clock, rows)}
+
+    async def set_owner(self, clock_id: str, rep_id: str | None) -> None:
+        await self.set_owners({clock_id: rep_id})
+
+    async def set_owners(self, owners: Mapping[str, str | None]) -> None:
+        if owners:
+            await self.session.execute(
+                update(sla_clocks).where(sla_clocks.c.clock_id == bindparam("k_clock")),
+                [{"k_clock": clock_id, "rep_id": rep_id} for clock_id, rep_id in owners.items()],
+            )
+
+    async def save_pauses(self, clock: ClockRow) -> None:
+        """Store the clock's pauses (with their reasons) and its breach instant as now known."""
+        await self.session.execute(
+            update(sla_clocks)
+            .where(sla_clocks.c.clock_id == clock.clock_id)
+            .values(pauses=_stored_pauses(clock), breach_at=clock.breach_at)
+        )
+
+    async def hold_timers(self, clock_id: str) -> None:
+        """A pause: the clock's pending timers wait, unclaimable, until the resume reschedules them."""
+        await self.session.execute(
+            update(sla_timers)
+            .where(sla_timers.c.clock_id == clock_id, sla_timers.c.state == "pending")
+            .values(state="paused")
+        )
+
+    async def reschedule(self, clock_id: str, due: Mapping[str, datetime]) -> None:
+        """A resume: held timers become pending again at their moved instants (key -> due_at)."""
+        if due:
+            await self.session.execute(
+                update(sla_timers).where(
+                    sla_timers.c.clock_id == clock_id,
+                    sla_timers.c.key == bindparam("k_key"),
+                    sla_timers.c.state == "paused",
+                ),
+                [
+                    {"k_key": key, "due_at": at, "state": "pending", "claimed_by": None}
+                    for key, at in due.items()
+                ],
+            )
 
     async def claim_due(self, now: datetime, limit: int, token: str) -> list[DueTimer]:
         """Lock (PostgreSQL) or tag (SQLite) up to `limit` pending timers due at `now`, oldest first."""
@@ -165,6 +204,12 @@ class SlaRepository:
         if ids:
             await self.session.execute(
                 update(sla_timers).where(sla_timers.c.id.in_(ids)).values(state="fired", fired_at=fired_at)
+            )
+
+    async def mark_held(self, ids: Sequence[int]) -> None:
+        if ids:
+            await self.session.execute(
+                update(sla_timers).where(sla_timers.c.id.in_(ids)).values(state="paused", claimed_by=None)
             )
 
     async def mark_cancelled(self, ids: Sequence[int]) -> None:

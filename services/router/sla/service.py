@@ -7,36 +7,21 @@ of business time in seconds; event ids are stable, so reprocessing never mints n
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.router.domain.routing import Assignment
 from services.router.domain.rules import cel_context
 from services.router.sla.clock import NoBusinessTimeError
+from services.router.sla.envelope import EVENT_SOURCE, whole_seconds, wrap
 from services.router.sla.policy import schedule
 from services.router.sla.repository import ClockRow, SlaRepository
 from services.router.sla.setup import SlaSetup
 from services.router.sla.time_source import Clock
-from shared.events import CloudEvent, Event, LeadCaptured, SlaStarted, stable_id
+from shared.events import CloudEvent, LeadCaptured, SlaStarted, stable_id
 from shared.logging import get_logger
 
 log = get_logger(__name__)
-EVENT_SOURCE = "leadrelay/router"
-
-
-def wrap(payload: Event, lead_id: str, time: datetime, *id_parts: str) -> CloudEvent:
-    return CloudEvent.wrap(
-        payload,
-        subject=lead_id,
-        source=EVENT_SOURCE,
-        time=time,
-        event_id=stable_id(*id_parts, payload.event_type),
-    )
-
-
-def whole_seconds(start: datetime, end: datetime) -> int:
-    return max(0, int((end - start).total_seconds()))
+__all__ = ["EVENT_SOURCE", "SlaService", "whole_seconds", "wrap"]  # wrap: older imports keep working
 
 
 class SlaService:

@@ -1,7 +1,9 @@
 """The SLA timer loop: a background loop of the router (`service.loops["sla-timers"]`).
 
-Each round claims due timers (see `SlaRepository.claim_due`) and, in that one transaction,
-applies each one (`Ladder.fire`), writes the events to the outbox and marks the rows fired.
+Each round claims a page of due timers (see `SlaRepository.claim_due`) and, in that one
+transaction, applies the page (`Ladder.fire_page`: a few bulk reads, pure steps, bulk writes),
+writes the events to the outbox and marks the rows fired. A full page means more are due: the
+next round starts at once.
 It fires on the wall clock whether or not events arrive; "now" is the injected `Clock`, so a
 timer never fires before its deadline by that clock. Between rounds it sleeps until the next
 deadline, at most `poll_interval_s` (so a timer added meanwhile waits at most that long).
@@ -17,12 +19,11 @@ from collections.abc import Callable
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.router.observability import SLA_TIMER_LATENESS, SLA_TIMERS_FIRED
-from services.router.repository import RouterRepository
 from services.router.sla.ladder import Ladder
 from services.router.sla.repository import SlaRepository
 from shared.backoff import Backoff
 from shared.db import is_transient_db_error
-from shared.events import CloudEvent, Topics
+from shared.events import Topics
 from shared.logging import get_logger
 from shared.waiting import first_of
 
@@ -62,27 +63,25 @@ class SlaTimerLoop:
             due = await repo.claim_due(now, self._batch_size, token)
             if not due:
                 return 0
-            events: list[CloudEvent] = []
-            fired, cancelled = [], []
-            for timer in due:
-                produced = await self._ladder.fire(session, timer, now)
-                if produced is None:
-                    cancelled.append(timer.id)
-                    continue
-                events.extend(produced)
-                fired.append(timer)
-            await RouterRepository(session).enqueue(self._topics.handoffs, events)
+            plan = await self._ladder.fire_page(session, due, now, self._topics.handoffs)
             fired_at = self._clock.now()
-            await repo.mark_fired([t.id for t in fired], fired_at)
-            await repo.mark_cancelled(cancelled)
+            await repo.mark_fired([t.id for t in plan.fired], fired_at)
+            await repo.mark_cancelled(plan.cancelled)
+            await repo.mark_held(plan.held)
         committed = self._clock.now()
-        for timer in fired:
+        for timer in plan.fired:
             SLA_TIMERS_FIRED.labels(timer.kind).inc()
             SLA_TIMER_LATENESS.observe(max(0.0, (committed - timer.due_at).total_seconds()))
-        self.fired += len(fired)
-        if events:
+        self.fired += len(plan.fired)
+        if plan.events:
             self._on_commit()
-        log.info("sla_timers_fired", fired=len(fired), cancelled=len(cancelled), events=len(events))
+        log.info(
+            "sla_timers_fired",
+            fired=len(plan.fired),
+            cancelled=len(plan.cancelled),
+            held=len(plan.held),
+            events=len(plan.events),
+        )
         return len(due)
 
     async def _sleep_s(self) -> float:
