@@ -77,13 +77,14 @@ def rules_check(
     file: Annotated[Path | None, typer.Argument(help="config file (default: LEADRELAY_CONFIG)")] = None,
     config: Annotated[Path | None, typer.Option(help="config file, as FILE")] = None,
 ) -> None:
-    """Validate the config file: YAML, schema and every CEL expression."""
-    from shared.config import ConfigError, load_config
+    """Validate the config file: YAML, schema, and every CEL expression's syntax and types."""
+    from services.router.qualification.check import load_checked
+    from shared.config import ConfigError
     from shared.settings import CommonSettings
 
     path = file or config or CommonSettings().config
     try:
-        loaded = load_config(path)
+        loaded = load_checked(path)
     except ConfigError as exc:
         _fail(str(exc))
         return

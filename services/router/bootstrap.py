@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from services.router.domain.decision import Router
 from services.router.handlers import router_handlers
+from services.router.qualification.check import load_checked
 from services.router.reload import ConfigReloader, config_version
 from services.router.settings import RouterSettings
 from services.router.sla.ladder import Ladder
@@ -17,7 +18,7 @@ from services.router.sla.setup import SlaSetup
 from services.router.sla.time_source import Clock, SystemClock
 from services.router.sla.timer_loop import SlaTimerLoop
 from services.router.tables import outbox
-from shared.config import LeadRelayConfig, load_config
+from shared.config import LeadRelayConfig
 from shared.consumer_service import ConsumerService, build_consumer_service, consumer_app, service_parts
 from shared.events import Topics
 from shared.kafka.reset import BrokerResetWatcher
@@ -34,7 +35,7 @@ def bootstrap(
     settings = settings or RouterSettings()
     path = Path(settings.common.config)
     from_file = config is None
-    config = config or load_config(path)
+    config = config or load_checked(path)  # CEL type errors refuse the start, as a reload
     topics = Topics(settings.common.topic_prefix)
     parts = service_parts("router", settings)
     relay = OutboxRelay(parts.sessions, outbox, parts.producer)

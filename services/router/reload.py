@@ -15,7 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from services.router.domain.decision import Router
-from shared.config import ConfigError, LeadRelayConfig, load_config
+from services.router.qualification.check import load_checked
+from shared.config import ConfigError, LeadRelayConfig
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -26,8 +27,9 @@ def config_version(path: Path) -> str:
 
 
 def load_router(path: Path) -> tuple[LeadRelayConfig, Router]:
-    """Raises ConfigError (or OSError) when the file cannot become a running config."""
-    config = load_config(path)
+    """Raises ConfigError (or OSError) when the file cannot become a running config: a schema,
+    syntax or CEL type error (services/router/qualification/check.py)."""
+    config = load_checked(path)
     return config, Router.from_config(config, version=config_version(path))
 
 
