@@ -16,6 +16,8 @@ from shared.events.handoffs import (
     SlaEscalated,
     SlaEvent,
     SlaMet,
+    SlaPaused,
+    SlaResumed,
     SlaStarted,
     SlaWarning,
 )
@@ -63,6 +65,8 @@ __all__ = [
     "SlaEscalated",
     "SlaEvent",
     "SlaMet",
+    "SlaPaused",
+    "SlaResumed",
     "SlaStarted",
     "SlaWarning",
     "Topics",

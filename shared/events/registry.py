@@ -15,6 +15,8 @@ from shared.events.handoffs import (
     SlaBreached,
     SlaEscalated,
     SlaMet,
+    SlaPaused,
+    SlaResumed,
     SlaStarted,
     SlaWarning,
 )
@@ -36,6 +38,8 @@ PUBLISHED_MODELS: tuple[type[Event], ...] = (
     SlaWarning,
     SlaBreached,
     SlaEscalated,
+    SlaPaused,
+    SlaResumed,
     SlaMet,
 )
 

@@ -1,4 +1,5 @@
-"""Sales feedback (`activity.recorded`) on an open transaction: stop clocks, accept, reject, recycle.
+"""Sales feedback (`activity.recorded`) on an open transaction: stop, pause or resume clocks, accept,
+reject, recycle (pausing is in `pausing.py`).
 
 Every activity ends in an `Outcome` with reasons, stored as a `feedback` decision so the lead's
 timeline explains it, even when nothing else happens (an unknown lead, a clock already stopped,
@@ -14,6 +15,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.router.domain.decision import DecisionRecord
+from services.router.sla.pausing import pause_or_resume
 from services.router.sla.policy import elapsed
 from services.router.sla.repository import ClockRow, SlaRepository
 from services.router.sla.service import SlaService, whole_seconds, wrap
@@ -84,7 +86,15 @@ async def record_activity(
             out.note("sla_stopped", f"{activity.kind} stopped SLA {clock.policy}", policy=clock.policy)
         elif activity.kind in MOVES_ON:
             await repo.stop_clock(clock.clock_id, "cancelled", at)
+            if clock.paused:
+                await repo.save_pauses(clock.resume(at))
             out.note("sla_closed", f"{activity.kind}: SLA {clock.policy} closed", policy=clock.policy)
+        elif (policy := sla.setup.policy(clock.policy)) is not None:
+            events, notes = await pause_or_resume(
+                sla.setup, repo, clock, policy, event, activity, sla.clock.now()
+            )
+            out.events.extend(events)
+            out.reasons.extend(notes)
     if stopping and not any(c.target in stopping for c in clocks):
         out.note("no_open_clock", f"no open SLA clock stopped by {activity.kind} (stopped before, or none)")
     if activity.kind == "accepted":
@@ -104,6 +114,8 @@ async def _stop(
 ) -> list[CloudEvent]:
     at: datetime = event.time
     await repo.stop_clock(clock.clock_id, "met", at)
+    if clock.paused:  # the stop ends the pause: the record shows how long it lasted
+        await repo.save_pauses(clock.resume(at))
     policy = sla.setup.policy(clock.policy)
     if policy is None:  # the policy left the config while the clock ran: no calendar to count on
         log.warning("sla_policy_gone", lead_id=clock.lead_id, policy=clock.policy)
@@ -111,7 +123,7 @@ async def _stop(
     if at < clock.started_at:
         log.info("activity_before_clock_start", lead_id=clock.lead_id, policy=clock.policy)
     calendar = sla.setup.calendar_for(policy, clock.team, clock.rep_id)
-    took = elapsed(policy, calendar, clock.started_at, at)
+    took = elapsed(policy, calendar, clock.started_at, at, clock.pauses)
     met = SlaMet(
         clock_id=clock.clock_id,
         policy=clock.policy,

@@ -155,20 +155,33 @@ class SlaRepository:
             .values(state="paused")
         )
 
-    async def reschedule(self, clock_id: str, due: Mapping[str, datetime]) -> None:
-        """A resume: held timers become pending again at their moved instants (key -> due_at)."""
-        if due:
+    async def reschedule(self, clock_id: str, due: Mapping[str, datetime]) -> set[str]:
+        """A resume: held timers become pending again at their moved instants (key -> due_at).
+
+        The keys moved: those that fired before the pause are not held and stay fired."""
+        held = set(
+            (
+                await self.session.execute(
+                    select(sla_timers.c.key).where(
+                        sla_timers.c.clock_id == clock_id, sla_timers.c.state == "paused"
+                    )
+                )
+            ).scalars()
+        )
+        moved = {key: at for key, at in due.items() if key in held}
+        moves = [{"k_key": key, "due_at": at} for key, at in moved.items()]
+        if moves:
             await self.session.execute(
-                update(sla_timers).where(
+                update(sla_timers)
+                .where(
                     sla_timers.c.clock_id == clock_id,
                     sla_timers.c.key == bindparam("k_key"),
                     sla_timers.c.state == "paused",
-                ),
-                [
-                    {"k_key": key, "due_at": at, "state": "pending", "claimed_by": None}
-                    for key, at in due.items()
-                ],
+                )
+                .values(state="pending", claimed_by=None),
+                moves,
             )
+        return set(moved)
 
     async def claim_due(self, now: datetime, limit: int, token: str) -> list[DueTimer]:
         """Lock (PostgreSQL) or tag (SQLite) up to `limit` pending timers due at `now`, oldest first."""
