@@ -15,7 +15,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_STATE_DIR = Path(".leadrelay")
 DEFAULT_SQLITE_URL = f"sqlite+aiosqlite:///./{DEFAULT_STATE_DIR}/leadrelay.db"
-PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "dev-api-key", "secret", "password"})
+PLACEHOLDER_SECRETS = frozenset(
+    {"", "changeme", "change-me", "dev-api-key", "dev-admin-key", "secret", "password"}
+)
 
 Environment = Literal["dev", "test", "staging", "production"]
 

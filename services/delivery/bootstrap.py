@@ -7,12 +7,14 @@ from fastapi import FastAPI
 from services.delivery.clock import Clock, SystemClock
 from services.delivery.dispatcher import Dispatcher
 from services.delivery.endpoints import router as api_router
+from services.delivery.erasure import DeliveryEraser
 from services.delivery.handlers import delivery_handler
 from services.delivery.planner import Planner
 from services.delivery.settings import DeliverySettings
 from services.delivery.targets import Outbound, build_outbound
 from shared.config import LeadRelayConfig, load_config
 from shared.consumer_service import ConsumerService, build_consumer_service, consumer_app, service_parts
+from shared.erasure_handling import install_erasure
 from shared.events import Topics
 
 
@@ -42,6 +44,7 @@ def bootstrap(
     # lead-events too: the lead cache notifications read (who, which company) comes from lead.captured.
     base = build_consumer_service(parts, settings, [topics.lead_events, topics.handoffs], handler)
     service = DeliveryService(base.parts, base.consumer)
+    install_erasure(service.consumer, DeliveryEraser(parts.sessions))  # services/delivery/erasure.py
     service.dispatcher, service.outbound, service.settings, service.clock = (
         dispatcher,
         outbound,

@@ -16,6 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.ingest.endpoints import router as api_router
 from services.ingest.endpoints import serve_hot_paths_without_dependency_resolution
+from services.ingest.erasure import ErasureService
+from services.ingest.erasure import router as erasure_router
 from services.ingest.journal import Journal
 from services.ingest.lead_index import LeadIndex
 from services.ingest.ledger import DeliveryLedger
@@ -46,6 +48,7 @@ class IngestRuntime:
     sources: dict[str, ConfiguredSource]
     journal: Journal | None
     watcher: BrokerResetWatcher | None
+    erasures: ErasureService
 
     async def readiness(self) -> dict[str, bool]:
         return {"database": await database_ready(self.engine), "broker": await self.producer.healthy()}
@@ -82,7 +85,8 @@ def bootstrap(settings: IngestSettings | None = None, config: LeadRelayConfig | 
         if journal is not None
         else None
     )
-    return IngestRuntime(settings, engine, producer, ledger, service, sources, journal, watcher)
+    erasures = ErasureService(create_session_factory(engine), producer, topics, journal)
+    return IngestRuntime(settings, engine, producer, ledger, service, sources, journal, watcher, erasures)
 
 
 async def purge_loop(runtime: IngestRuntime, stop: asyncio.Event, every_s: float = 3600) -> None:
@@ -132,6 +136,7 @@ def create_app(runtime: IngestRuntime) -> FastAPI:
     app.state.settings = settings
     app.state.ingest = runtime.service
     app.state.sources = runtime.sources
+    app.state.erasures = runtime.erasures
     retry_after = {"Retry-After": str(settings.retry_after_s)}
 
     @app.exception_handler(BrokerUnavailable)
@@ -171,6 +176,7 @@ def create_app(runtime: IngestRuntime) -> FastAPI:
     install_error_handlers(app)
     app.include_router(ops_router(runtime.readiness))
     app.include_router(api_router)
+    app.include_router(erasure_router)
     serve_hot_paths_without_dependency_resolution(app)
     app.add_middleware(RequestMetrics, known_sources=frozenset(runtime.sources))
     app.include_router(webhooks_router(list(runtime.sources)))

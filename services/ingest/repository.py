@@ -129,15 +129,36 @@ class LeadIndexRepository:
         self.session = session
 
     async def remember_many(self, items: Sequence[tuple[str, str]], at: datetime) -> None:
-        """(email hash, lead id) pairs; the latest capture of an address wins."""
+        """(email hash, lead id) pairs: one row per lead of an address, stamped with its latest capture."""
         if not items:
             return
-        rows = [{"email_hash": h, "lead_id": lead_id, "updated_at": at} for h, lead_id in dict(items).items()]
+        rows = [
+            {"email_hash": h, "lead_id": lead_id, "updated_at": at} for h, lead_id in dict.fromkeys(items)
+        ]
         await self.session.execute(
-            upsert(self.session, leads_by_email, ["email_hash"], ["lead_id", "updated_at"]), rows
+            upsert(self.session, leads_by_email, ["email_hash", "lead_id"], ["updated_at"]), rows
         )
 
     async def find(self, email_hash: str) -> str | None:
-        stmt = select(leads_by_email.c.lead_id).where(leads_by_email.c.email_hash == email_hash)
+        """The lead of the address's latest capture."""
+        c = leads_by_email.c
+        stmt = (
+            select(c.lead_id)
+            .where(c.email_hash == email_hash)
+            .order_by(c.updated_at.desc(), c.lead_id)
+            .limit(1)
+        )
         found: str | None = (await self.session.execute(stmt)).scalar_one_or_none()
         return found
+
+    async def lead_ids(self, email_hash: str) -> list[str]:
+        """Every lead the address came in with, oldest first."""
+        c = leads_by_email.c
+        stmt = select(c.lead_id).where(c.email_hash == email_hash).order_by(c.updated_at, c.lead_id)
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def forget(self, email_hash: str) -> int:
+        result = await self.session.execute(
+            delete(leads_by_email).where(leads_by_email.c.email_hash == email_hash)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)

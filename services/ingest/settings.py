@@ -7,6 +7,8 @@ from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
 
+DEV_ADMIN_KEY = "dev-admin-key"  # a placeholder: refused outside dev (shared/settings.py)
+
 
 class IngestSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="LEADRELAY_INGEST_", extra="ignore")
@@ -16,6 +18,15 @@ class IngestSettings(ServiceSettings):
     # Key for POST /v1/leads and /v1/activities; a second key allows rotation without downtime.
     api_key: SecretStr = SecretStr("dev-api-key")
     api_key_next: SecretStr | None = None
+    # Key for the admin API (POST /v1/erasures): a separate key, so an integration that can post
+    # leads cannot erase them. Unset: `dev-admin-key` in dev, and the admin API closed elsewhere.
+    admin_api_key: SecretStr | None = None
+
+    @property
+    def admin_key(self) -> bytes | None:
+        if self.admin_api_key is not None:
+            return self.admin_api_key.get_secret_value().encode()
+        return DEV_ADMIN_KEY.encode() if self.common.is_dev else None
 
     @property
     def api_keys(self) -> tuple[bytes, ...]:

@@ -36,13 +36,15 @@ journal = Table(
     Column("published_at", UtcDateTime(), nullable=False),
 )
 Index("ix_ingest_journal_published", journal.c.published_at)
+Index("ix_ingest_journal_key", journal.c.key)  # an erasure rewrites one lead's entries (i0005)
 
-# Which lead an email address belongs to (its latest capture), so a sales tool can address an
-# activity by email. The address is kept only as a SHA-256 of its normalised form.
+# Which leads an email address came in with, so a sales tool can address an activity by email
+# (the latest capture wins) and an erasure finds every lead of the person (one row per lead, i0005).
+# The address is kept only as a SHA-256 of its normalised form.
 leads_by_email = Table(
     "ingest_leads_by_email",
     metadata,
     Column("email_hash", String(64), primary_key=True),
-    Column("lead_id", String(200), nullable=False),
+    Column("lead_id", String(200), primary_key=True),
     Column("updated_at", UtcDateTime(), nullable=False),
 )

@@ -17,6 +17,7 @@ from services.metrics.auth.service import ensure_admin
 from services.metrics.dashboard.endpoints import router as dashboard_router
 from services.metrics.dashboard.service import DashboardConfig
 from services.metrics.endpoints import router as api_router
+from services.metrics.erasure import MetricsEraser
 from services.metrics.handlers import metrics_batch_handler, metrics_dispatcher
 from services.metrics.observability import gauge_loop
 from services.metrics.reports.scope import ReportConfig
@@ -24,6 +25,7 @@ from services.metrics.settings import MetricsSettings
 from services.router.settings import RouterSettings
 from shared.config import ConfigError, load_config
 from shared.consumer_service import ConsumerService, build_consumer_service, consumer_app, service_parts
+from shared.erasure_handling import install_erasure
 from shared.events import Topics
 from shared.logging import get_logger
 from shared.observability import consumer_lag_loop
@@ -39,6 +41,7 @@ def bootstrap(settings: MetricsSettings | None = None) -> ConsumerService:
     handler = metrics_dispatcher(parts.sessions)
     service = build_consumer_service(parts, settings, [topics.lead_events, topics.handoffs], handler)
     service.consumer.batch_handler = metrics_batch_handler(parts.sessions)  # a poll in one transaction
+    install_erasure(service.consumer, MetricsEraser(parts.sessions))  # services/metrics/erasure
     service.loops["housekeeping"] = partial(_housekeeping, parts.sessions, settings)
     # Lag of the pipeline's consumer groups, measured from here (it reads both topics anyway).
     groups = [settings.group_id, RouterSettings().group_id]

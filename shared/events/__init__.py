@@ -1,6 +1,7 @@
 """Event contract: CloudEvents 1.0 envelope, typed payloads, topic names."""
 
 from shared.events.envelope import SCHEMA_VERSION, CloudEvent, EnvelopeError
+from shared.events.erasure import LeadErased, PersonErased
 from shared.events.handoffs import (
     LeadAccepted,
     LeadAssigned,
@@ -52,12 +53,14 @@ __all__ = [
     "LeadCaptured",
     "LeadData",
     "LeadDisqualified",
+    "LeadErased",
     "LeadNurtured",
     "LeadQualified",
     "LeadQueued",
     "LeadReassigned",
     "LeadRecycled",
     "LeadRejected",
+    "PersonErased",
     "QualificationDecided",
     "QualificationOutcome",
     "Reason",

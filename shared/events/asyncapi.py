@@ -16,12 +16,13 @@ from typing import Any
 import yaml
 
 from shared.events.envelope import SCHEMA_VERSION
+from shared.events.erasure import PersonErased
 from shared.events.models import ActivityRecorded, Event, LeadCaptured
 from shared.events.registry import PUBLISHED_MODELS
 
 DOCUMENT = Path(__file__).resolve().parents[2] / "docs" / "asyncapi.yaml"
 REF = "#/components/schemas/{model}"
-LEAD_EVENTS: tuple[type[Event], ...] = (LeadCaptured, ActivityRecorded)
+LEAD_EVENTS: tuple[type[Event], ...] = (LeadCaptured, ActivityRecorded, PersonErased)
 CONTENT_TYPE = "application/cloudevents+json"
 
 

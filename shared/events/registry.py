@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from shared.events.erasure import LeadErased, PersonErased
 from shared.events.handoffs import (
     LeadAccepted,
     LeadAssigned,
@@ -41,6 +42,8 @@ PUBLISHED_MODELS: tuple[type[Event], ...] = (
     SlaPaused,
     SlaResumed,
     SlaMet,
+    PersonErased,
+    LeadErased,
 )
 
 EVENT_MODELS: dict[str, type[Event]] = {model.event_type: model for model in PUBLISHED_MODELS}

@@ -119,6 +119,15 @@ class ConsumerLoop:
         # stuck retrying (database down) or hung stops advancing it: readiness reports that.
         self.last_round = time.monotonic()
 
+    @property
+    def handler(self) -> Handler:
+        return self._handler
+
+    @handler.setter
+    def handler(self, handler: Handler) -> None:
+        """Replace the per-record handler before `run` (e.g. to put an erasure step in front)."""
+        self._handler = handler
+
     def making_progress(self, stall_s: float = 30.0) -> bool:
         """Ready (partitions assigned) and a round finished within `stall_s`."""
         return self.ready.is_set() and time.monotonic() - self.last_round < stall_s

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.router.domain.decision import Router
+from services.router.erasure import PersonErasedHandler
 from services.router.handlers.activity_recorded import ActivityRecordedHandler
 from services.router.handlers.batch import RouterBatchHandler
 from services.router.handlers.lead_captured import LeadCapturedHandler
@@ -14,7 +15,7 @@ from services.router.sla.service import SlaService
 from services.router.sla.setup import SlaSetup
 from services.router.sla.time_source import SystemClock
 from shared.dispatch import Dispatcher
-from shared.events import ActivityRecorded, LeadCaptured, Topics
+from shared.events import ActivityRecorded, LeadCaptured, PersonErased, Topics
 
 __all__ = [
     "ActivityRecordedHandler",
@@ -47,6 +48,10 @@ def router_handlers(
     sla = sla or SlaService(SlaSetup([], {}, []), SystemClock())
     leads = LeadCapturedHandler(sessions, router, topics, on_commit, sla=sla)
     dispatcher = Dispatcher(
-        {LeadCaptured: leads, ActivityRecorded: ActivityRecordedHandler(sessions, sla, topics, on_commit)}
+        {
+            LeadCaptured: leads,
+            ActivityRecorded: ActivityRecordedHandler(sessions, sla, topics, on_commit),
+            PersonErased: PersonErasedHandler(sessions, topics, on_commit),
+        }
     )
     return dispatcher, RouterBatchHandler(dispatcher, leads), leads

@@ -1,0 +1,92 @@
+"""POST /v1/erasures against the real broker and databases (the app in-process): ingest finds every
+lead of the address, publishes one `person.erased` per lead (never the email), and erases its own
+copies; the admin key is its own; a second erasure, or an unknown address, finds nothing."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+
+from services.ingest.bootstrap import bootstrap, create_app
+from shared.db import create_engine
+from shared.events import PersonErased
+from shared.kafka.embedded import EmbeddedBroker
+from tests.helpers.pii import find_values
+from tests.integration.test_ingest_api import KEY, lead_events, settings_for
+
+pytestmark = [pytest.mark.kafka, pytest.mark.db]
+ADMIN = {"X-API-Key": "admin-key"}
+ADA = {"email": "Ada.Lovelace@Analytical.example", "first_name": "Augusta", "phone": "+44 20 7946 0018"}
+ADA_VALUES = ["ada.lovelace@analytical.example", "Augusta", "20 7946 0018"]
+
+
+@pytest.fixture
+def client(broker: EmbeddedBroker, database_url: str, topic_prefix: str) -> Iterator[TestClient]:
+    settings = settings_for(
+        broker.bootstrap, database_url, topic_prefix, admin_api_key=SecretStr("admin-key")
+    )
+    with TestClient(create_app(bootstrap(settings))) as test_client:
+        yield test_client
+
+
+def test_erasure_publishes_one_event_per_lead_and_erases_ingests_copies(
+    client: TestClient, broker: EmbeddedBroker, topic_prefix: str, database_url: str
+) -> None:
+    ids = [
+        client.post("/v1/leads", json={**ADA, "lead_id": lead_id}, headers=KEY).json()["lead_id"]
+        for lead_id in ("ada-1", "ada-2")
+    ]
+    ben = client.post("/v1/leads", json={"email": "ben@contoso.example", "lead_id": "ben-1"}, headers=KEY)
+    assert ben.status_code == 202
+    engine = create_engine(database_url)
+    assert "ingest_journal" in asyncio.run(find_values(engine, ADA_VALUES))
+
+    answer = client.post("/v1/erasures", json={"email": " ada.lovelace@analytical.EXAMPLE"}, headers=ADMIN)
+    assert answer.status_code == 202, answer.text
+    body = answer.json()
+    assert (sorted(body["lead_ids"]), body["events"]) == (sorted(ids), 2)
+
+    events = lead_events(broker, topic_prefix, 5)
+    erased = [e for e in events if e.type == "person.erased"]
+    assert sorted(e.subject for e in erased) == sorted(ids)  # keyed by lead: after its capture
+    assert {e.payload(PersonErased).erasure_id for e in erased} == {body["erasure_id"]}
+    assert not any("lovelace" in e.model_dump_json().lower() for e in erased)
+
+    assert asyncio.run(find_values(engine, ADA_VALUES)) == {}
+    assert "ingest_journal" in asyncio.run(find_values(engine, ["ben@contoso.example"]))
+    # Addressing Ada by email is gone with her; Ben still works.
+    activity = {"email": "ada.lovelace@analytical.example", "kind": "first_touch"}
+    assert client.post("/v1/activities", json=activity, headers=KEY).status_code == 404
+    activity = {"email": "ben@contoso.example", "kind": "first_touch"}
+    assert client.post("/v1/activities", json=activity, headers=KEY).status_code == 202
+
+    again = client.post("/v1/erasures", json={"email": "ada.lovelace@analytical.example"}, headers=ADMIN)
+    assert again.status_code == 202 and again.json()["lead_ids"] == []
+    assert "nothing to erase" in again.json()["detail"]
+    asyncio.run(engine.dispose())
+
+
+def test_erasure_needs_the_admin_key_and_an_email(client: TestClient) -> None:
+    body = {"email": "someone@example.org"}
+    assert client.post("/v1/erasures", json=body).status_code == 401
+    assert client.post("/v1/erasures", json=body, headers=KEY).status_code == 401  # the integrations' key
+    for bad in ({"email": "not-an-email"}, {}, {"email": "a@b.c", "extra": 1}, {"email": 5}):
+        assert client.post("/v1/erasures", json=bad, headers=ADMIN).status_code == 422, bad
+    answer = client.post("/v1/erasures", content=b"email", headers=ADMIN)
+    assert answer.status_code == 415
+
+
+def test_outside_dev_the_admin_api_is_closed_until_a_key_is_set() -> None:
+    from services.ingest.settings import IngestSettings
+    from shared.settings import CommonSettings
+
+    production = CommonSettings(environment="production")
+    real = SecretStr("f3c1e0b27a9d4c5e8b6a1d0f2e4c6a8b")
+    assert IngestSettings(common=production, api_key=real).admin_key is None
+    assert IngestSettings(common=CommonSettings(environment="dev")).admin_key == b"dev-admin-key"
+    with pytest.raises(ValueError, match="LEADRELAY_INGEST_ADMIN_API_KEY"):
+        IngestSettings(common=production, api_key=real, admin_api_key=SecretStr("dev-admin-key"))
