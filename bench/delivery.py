@@ -3,7 +3,9 @@
     .venv/bin/python bench/delivery.py            # about 40 s
     .venv/bin/python bench/delivery.py --quick    # smoke run
 
-One run, one table, on the embedded broker and a SQLite file:
+One run, one table, on the embedded broker and a SQLite file. Cores pinned (`taskset`): the receiver and
+the broker on core 0, this process (the bare loop, then the deliverer) alone on core 1, so both sides
+get the same core and the figure is the measured side's own cost (CPU per delivery in the table).
 1. bare loop: `--messages` Standard-Webhooks-signed POSTs of handoff CloudEvents to a local receiver
    (its own process), with one httpx.AsyncClient and `--concurrency` requests in flight;
 2. deliverer: the same number of handoff events already on the topic, then the deliverer (consumer,
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -46,7 +49,14 @@ from shared.kafka.process import free_port, port_open
 from shared.runtime import prepare_service
 from shared.settings import CommonSettings
 
-console = Console()
+console = Console(width=max(Console().width, 120))
+SERVER_CORE, CLIENT_CORE = "0", "1"  # receiver + broker | the measured side (bare loop, deliverer)
+
+
+def cpu_s() -> float:
+    """This process's CPU time so far (user + system), seconds."""
+    times = os.times()
+    return times.user + times.system
 
 
 def _progress() -> Progress:
@@ -56,7 +66,9 @@ def _progress() -> Progress:
     )  # fmt: skip
 
 
-async def bare_loop(url: str, bodies: list[bytes], concurrency: int, progress: Progress) -> float:
+async def bare_loop(
+    url: str, bodies: list[bytes], concurrency: int, progress: Progress
+) -> tuple[float, float]:
     task = progress.add_task("bare loop (signed POSTs)", total=len(bodies))
     signer = Signer([SECRET])
     queue: asyncio.Queue[bytes] = asyncio.Queue()
@@ -75,9 +87,9 @@ async def bare_loop(url: str, bodies: list[bytes], concurrency: int, progress: P
                 assert 200 <= response.status_code < 300
                 progress.advance(task)
 
-        started = time.perf_counter()
+        started, cpu0 = time.perf_counter(), cpu_s()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
-        return len(bodies) / (time.perf_counter() - started)
+        return len(bodies) / (time.perf_counter() - started), (cpu_s() - cpu0) / len(bodies)
 
 
 async def publish(bootstrap: str, topic: str, bodies: list[bytes], rate: float = 0.0) -> list[float]:
@@ -131,13 +143,14 @@ async def through_deliverer(
     concurrency: int,
     progress: Progress,
     round_: int,
-) -> float:
+) -> tuple[float, float]:
     prefix = f"bench-rate{round_}."
     service = deliverer(tmp, bootstrap, prefix, url, concurrency)
     stop = asyncio.Event()
     await prepare_service(service.parts.engine, "delivery", service.parts.common)
     await publish(bootstrap, Topics(prefix).handoffs, bodies)  # a backlog, as after an outage
     task = progress.add_task("deliverer (same POSTs)", total=len(bodies))
+    cpu0 = cpu_s()
     tasks = await run_service(service, stop)
     first = last = 0.0
     while service.dispatcher.delivered < len(bodies):
@@ -146,13 +159,14 @@ async def through_deliverer(
             first = time.perf_counter()
         progress.update(task, completed=service.dispatcher.delivered)
     last = time.perf_counter()
+    cpu = (cpu_s() - cpu0) / len(bodies)
     progress.update(task, completed=len(bodies))
     stop.set()
     await asyncio.gather(*tasks)
     await service.outbound.aclose()
     await service.parts.producer.stop()
     await service.parts.engine.dispose()
-    return (len(bodies) - 1) / (last - first)
+    return (len(bodies) - 1) / (last - first), cpu
 
 
 async def lag(
@@ -193,26 +207,36 @@ async def main(args: argparse.Namespace) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="bench-delivery-"))
     broker = create_broker("embedded", log_path=tmp / "broker.log")
     broker.start()
+    pinned = len(os.sched_getaffinity(0)) >= 2 and not args.no_pin
+    if pinned and broker.pid is not None:
+        subprocess.run(["taskset", "-acp", SERVER_CORE, str(broker.pid)], check=True, capture_output=True)
     port = free_port()
     receiver = subprocess.Popen(
-        [sys.executable, "-m", "services.delivery.devreceiver", "--port", str(port)],
+        [
+            *(["taskset", "-c", SERVER_CORE] if pinned else []),
+            *[sys.executable, "-m", "services.delivery.devreceiver", "--port", str(port)],
+        ],
         stdout=subprocess.DEVNULL,
     )
+    if pinned:
+        os.sched_setaffinity(0, {int(CLIENT_CORE)})
     try:
         while not port_open("127.0.0.1", port):
             await asyncio.sleep(0.05)
         url = f"http://127.0.0.1:{port}/hooks"
         bodies = [assigned(f"lead-{n}", n) for n in range(args.messages)]
-        bares, throughs = [], []
+        bares, throughs, bare_cpu, through_cpu = [], [], [], []
         with _progress() as progress:
             # Interleaved rounds, medians: the machine's other load hits both sides alike.
             for round_ in range(args.rounds):
-                bares.append(await bare_loop(url, bodies, args.concurrency, progress))
-                throughs.append(
-                    await through_deliverer(
-                        tmp, broker.bootstrap, url, bodies, args.concurrency, progress, round_
-                    )
+                rate, cpu = await bare_loop(url, bodies, args.concurrency, progress)
+                bares.append(rate)
+                bare_cpu.append(cpu)
+                rate, cpu = await through_deliverer(
+                    tmp, broker.bootstrap, url, bodies, args.concurrency, progress, round_
                 )
+                throughs.append(rate)
+                through_cpu.append(cpu)
             lags = await lag(tmp, broker.bootstrap, args.rate, args.seconds, args.concurrency, progress)
     finally:
         receiver.terminate()
@@ -223,14 +247,26 @@ async def main(args: argparse.Namespace) -> int:
     table = Table(
         title=f"delivery: {args.messages} signed POSTs, {args.concurrency} in flight, local receiver, "
         f"median of {args.rounds} interleaved rounds"
+        + (f"; receiver + broker on core {SERVER_CORE}, measured on core {CLIENT_CORE}" if pinned else "")
     )
-    for column in ("what", "figure", "target"):
+    for column in ("what", "figure", "CPU / delivery", "target"):
         table.add_column(column)
-    table.add_row("bare loop (httpx, signed, same limits)", f"{bare:,.0f} deliveries/s", "")
-    table.add_row("through the deliverer (topic → SQLite queue → POST)", f"{through:,.0f} deliveries/s", "")
+    table.add_row(
+        "bare loop (httpx, signed, same limits)",
+        f"{bare:,.0f} deliveries/s",
+        f"{1000 * statistics.median(bare_cpu):.2f} ms",
+        "",
+    )
+    table.add_row(
+        "through the deliverer (topic → SQLite queue → POST)",
+        f"{through:,.0f} deliveries/s",
+        f"{1000 * statistics.median(through_cpu):.2f} ms",
+        "",
+    )
     table.add_row(
         "ratio (median of per-round ratios)",
         f"[bold]{ratio:.2f}x[/]",
+        "",
         "≥ 0.7x: " + ("met" if ratio >= 0.7 else "[red]not met[/]"),
     )
     table.add_row(
@@ -238,8 +274,12 @@ async def main(args: argparse.Namespace) -> int:
         f"P50 {1000 * _pct(lags, 0.5):.0f} ms, P99 {1000 * _pct(lags, 0.99):.0f} ms "
         f"({len(lags)}/{int(args.rate * args.seconds)})",
         "",
+        "",
     )
     console.print(table)
+    rounds = ", ".join(f"{t:,.0f}/{b:,.0f}" for t, b in zip(throughs, bares, strict=True))
+    console.print(f"per round, deliverer/bare loop (deliveries/s): {rounds}")
+    console.print(f"load average at the end: {os.getloadavg()[0]:.2f} (1 min)")
     console.print(f"median lag {1000 * statistics.median(lags):.0f} ms" if lags else "no lag samples")
     return 0
 
@@ -254,6 +294,7 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--no-pin", action="store_true", help="do not pin cores (taskset)")
     parsed = parser.parse_args()
     if parsed.quick:
         parsed.messages, parsed.seconds, parsed.rounds = 500, 3.0, 1

@@ -8,7 +8,7 @@ from services.delivery.clock import Clock, SystemClock
 from services.delivery.dispatcher import Dispatcher
 from services.delivery.endpoints import router as api_router
 from services.delivery.erasure import DeliveryEraser
-from services.delivery.handlers import delivery_handler
+from services.delivery.handlers import delivery_handlers
 from services.delivery.planner import Planner
 from services.delivery.settings import DeliverySettings
 from services.delivery.targets import Outbound, build_outbound
@@ -40,9 +40,10 @@ def bootstrap(
     dispatcher = Dispatcher(parts.sessions, outbound.targets, clock, poll_interval_s=settings.poll_interval_s)
     managers = {team.name: team.manager for team in config.routing.teams}
     planner = Planner(config.deliveries, config.notifications, managers, outbound.crms)
-    handler = delivery_handler(parts.sessions, planner, clock, on_commit=dispatcher.wakeup)
+    handler, batches = delivery_handlers(parts.sessions, planner, clock, on_commit=dispatcher.wakeup)
     # lead-events too: the lead cache notifications read (who, which company) comes from lead.captured.
     base = build_consumer_service(parts, settings, [topics.lead_events, topics.handoffs], handler)
+    base.consumer.batch_handler = batches  # a poll's events in one transaction
     service = DeliveryService(base.parts, base.consumer)
     install_erasure(service.consumer, DeliveryEraser(parts.sessions))  # services/delivery/erasure.py
     service.dispatcher, service.outbound, service.settings, service.clock = (

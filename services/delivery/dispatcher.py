@@ -19,6 +19,7 @@ import contextlib
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping
+from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -59,7 +60,7 @@ class Dispatcher:
         self._stopping = False
         self._tasks: set[asyncio.Task[None]] = set()
         self._wakeup = asyncio.Event()
-        self._results: list[tuple[Step, asyncio.Future[None]]] = []
+        self._results: list[tuple[AttemptResult, asyncio.Future[None]]] = []
         self._flusher: asyncio.Task[None] | None = None
         self.delivered = 0
 
@@ -139,13 +140,9 @@ class Dispatcher:
             decision.next_attempt_at,
         )  # fmt: skip
 
-        async def record(repo: DeliveryRepository) -> None:
-            await repo.record(result, now)
-            if decision.next == "gone":
-                self._gone.add(target.name)
-                await repo.disable_target(target.name, outcome.reason, now)
-
-        await self._record(record)
+        if decision.next == "gone":
+            self._gone.add(target.name)
+        await self._record(result)
         self._observe(target, message, result)
 
     def _observe(self, target: Target, message: Message, result: AttemptResult) -> None:
@@ -165,11 +162,12 @@ class Dispatcher:
                 reason=result.reason[:300],
             )
 
-    async def _record(self, step: Step) -> None:
-        """Group commit: results that finish together are written in one transaction. The send
-        stays busy (never picked again) until its result is stored."""
+    async def _record(self, result: AttemptResult) -> None:
+        """Group commit: results that finish together are written in one transaction (one
+        statement for their messages, one for their attempts). The send stays busy (never picked
+        again) until its result is stored."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._results.append((step, done))
+        self._results.append((result, done))
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush())
         await done
@@ -178,13 +176,20 @@ class Dispatcher:
         while self._results:
             batch, self._results = self._results, []
             try:
-                await self._write(*(step for step, _ in batch))
+                await self._write(partial(self._store, [result for result, _ in batch]))
             except Exception as exc:
                 for _, done in batch:
                     done.set_exception(exc)
                 continue
             for _, done in batch:
                 done.set_result(None)
+
+    async def _store(self, results: list[AttemptResult], repo: DeliveryRepository) -> None:
+        now = self._clock.now()
+        await repo.record(results, now)
+        for r in results:
+            if r.outcome == "gone":  # 410: disable the target, dead-letter its queue
+                await repo.disable_target(r.message.target, r.reason, now)
 
     async def _write(self, *steps: Step) -> None:
         backoff = Backoff()

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.delivery.clock import Clock
 from services.delivery.dispatcher import Dispatcher
-from services.delivery.handlers import delivery_handler
+from services.delivery.handlers import delivery_handlers
 from services.delivery.planner import Planner
 from services.delivery.targets import Outbound, build_outbound
 from shared.config import LeadRelayConfig, parse_config
@@ -86,10 +86,15 @@ class InProcess:
     outbound: Outbound
     dispatcher: Dispatcher
     handler: Any
+    batch: Any
 
     async def feed(self, *values: bytes) -> None:
         for n, value in enumerate(values):
             await self.handler(record(value, n))
+
+    async def feed_batch(self, *values: bytes) -> None:
+        """As the consumer loop hands a poll: one partition's records at once, in order."""
+        await self.batch([record(value, n) for n, value in enumerate(values)])
 
 
 @asynccontextmanager
@@ -102,9 +107,9 @@ async def deliverer(database_url: str, config: LeadRelayConfig, clock: Clock) ->
     dispatcher = Dispatcher(sessions, outbound.targets, clock, poll_interval_s=0.05)
     managers = {t.name: t.manager for t in config.routing.teams}
     planner = Planner(config.deliveries, config.notifications, managers, outbound.crms)
-    handler = delivery_handler(sessions, planner, clock, on_commit=dispatcher.wakeup)
+    handler, batch = delivery_handlers(sessions, planner, clock, on_commit=dispatcher.wakeup)
     try:
-        yield InProcess(engine, sessions, outbound, dispatcher, handler)
+        yield InProcess(engine, sessions, outbound, dispatcher, handler, batch)
     finally:
         await outbound.aclose()
         await engine.dispose()
