@@ -200,6 +200,30 @@ def replay() -> None:
 
 
 @app.command()
+def erase(
+    email: Annotated[str, typer.Option(help="the address the person's leads were captured with")],
+    url: Annotated[
+        str | None, typer.Option(help="ingest's base URL (default: LEADRELAY_INGEST_HOST / _PORT)")
+    ] = None,
+) -> None:
+    """Erase one person (GDPR right to erasure) in every service, through ingest's admin API."""
+    from services.ingest.erasure.cli import EraseFailed, erase_person, ingest_url
+    from services.ingest.settings import IngestSettings
+
+    settings = IngestSettings()
+    try:
+        erasure_id, leads = erase_person(email, ingest_url(settings, url), settings.admin_key)
+    except EraseFailed as exc:
+        _fail(str(exc))
+        return
+    if not leads:
+        typer.echo(f"erasure {erasure_id}: no lead was captured with that email; nothing to erase")
+        return
+    typer.echo(f"erasure {erasure_id}: {len(leads)} lead(s) erased: {', '.join(leads)}")
+    typer.echo("router, metrics and delivery erase their copies as they consume it (seconds)")
+
+
+@app.command()
 def tail(
     topic: Annotated[
         str, typer.Argument(help="lead-events, handoffs or dlq (the configured prefix is added)")
