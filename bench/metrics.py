@@ -2,6 +2,8 @@
 hand-written SQL GROUP BY in the same run, the import rate, and event-to-report lag at a steady load.
 
     LEADRELAY_BENCH_POSTGRES_URL=postgresql://user:pw@host:5432/db .venv/bin/python -m bench.metrics
+    ... -m bench.metrics --quick          # 5,000 imported, grown to 100k, 3 rounds, no lag runs
+    ... -m bench.metrics --leads 300000   # another size (a multiple of the imported leads)
 
 20,000 synthetic leads go through the real import path (facts, fold, batched writes); the read
 model is then grown to 1M leads by copying those rows under new ids (same distributions), since
@@ -12,6 +14,7 @@ The response-time report is compared with two baselines: the hand-written GROUP 
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import os
@@ -43,7 +46,7 @@ from shared.dispatch import decode
 from shared.kafka import Delivery
 from shared.logging import configure_logging
 
-SEED_LEADS, COPIES, ROUNDS = 20_000, 50, 5
+SEED_LEADS, LEADS, ROUNDS = 20_000, 1_000_000, 5
 LAG_RATES, LAG_SECONDS = (100, 400), 10
 FUNNEL_SQL = """SELECT source, count(*), count(mql_at), count(assigned_at), count(sal_at), count(sql_at),
   count(won_at), count(deal_value), sum(deal_value), count(disqualified_at), count(lost_at)
@@ -57,7 +60,8 @@ RESPONSE_SQL_FLOAT = RESPONSE_SQL.replace(
 )
 COLUMNS = """source, captured_at, furthest_rank, updated_at, campaign, product_line, team, rep_id,
   first_touch_at, mql_at, queued_at, assigned_at, sal_at, sql_at, won_at, lost_at, disqualified_at,
-  nurturing_at, rejected_at, deal_value, expected_close, sla_first_touch"""
+  nurturing_at, rejected_at, deal_value, expected_close, sla_first_touch, speed_minutes, system_minutes,
+  rep_minutes"""
 
 
 async def _timed(call: Callable[[], Awaitable[object]]) -> float:
@@ -67,11 +71,14 @@ async def _timed(call: Callable[[], Awaitable[object]]) -> float:
 
 
 async def _compare(
-    sessions: async_sessionmaker[AsyncSession], report: Callable[[AsyncSession], Awaitable[object]], sql: str
+    sessions: async_sessionmaker[AsyncSession],
+    report: Callable[[AsyncSession], Awaitable[object]],
+    sql: str,
+    rounds: int,
 ) -> tuple[float, float]:
     ours, base = [], []
     async with sessions() as s:
-        for _ in range(ROUNDS):
+        for _ in range(rounds):
             ours.append(await _timed(lambda: report(s)))
             base.append(await _timed(lambda: s.execute(text(sql))))
     return statistics.median(ours), statistics.median(base)
@@ -142,7 +149,9 @@ def _quantiles(lags: list[float]) -> str:
     return f"P50 {q[49] * 1000:,.1f} ms, P99 {q[98] * 1000:,.1f} ms"
 
 
-async def run(url: str, console: Console) -> list[tuple[str, str, str]]:
+async def run(
+    url: str, console: Console, seed_leads: int, leads: int, rounds: int, lag: bool
+) -> list[tuple[str, str, str]]:
     name = f"leadrelay_bench_{uuid.uuid4().hex[:8]}"
     dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     admin = await asyncpg.connect(dsn)
@@ -155,29 +164,30 @@ async def run(url: str, console: Console) -> list[tuple[str, str, str]]:
         sessions = create_session_factory(engine)
         rows: list[tuple[str, str, str]] = []
         with Progress(console=console) as progress:
-            task = progress.add_task("import 20k leads", total=SEED_LEADS)
-            stories = history(SEED_LEADS, seed=3)
+            task = progress.add_task(f"import {seed_leads:,} leads", total=seed_leads)
+            stories = history(seed_leads, seed=3)
             decoded = [d for st in stories for e in st if (d := decode(e.cloud_event().to_bytes()))]
             facts = facts_of(decoded)
             started = time.perf_counter()
             for i in range(0, len(facts), 2000):
                 await project_batch(sessions, facts[i : i + 2000])
-                progress.update(task, completed=SEED_LEADS * min(i + 2000, len(facts)) // len(facts))
+                progress.update(task, completed=seed_leads * min(i + 2000, len(facts)) // len(facts))
             took = time.perf_counter() - started
             rows.append(
                 (
                     "import (facts through the projection, batches of 2,000)",
                     f"{len(facts) / took:,.0f} events/s",
-                    f"{SEED_LEADS / took:,.0f} leads/s",
+                    f"{seed_leads / took:,.0f} leads/s",
                 )
             )
-            task = progress.add_task("grow to 1M leads", total=1)
+            task = progress.add_task(f"grow to {leads:,} leads", total=1)
+            copies = max(1, leads // seed_leads)
             async with sessions() as s, s.begin():
                 await s.execute(
                     text(
                         f"INSERT INTO metrics_leads (lead_id, {COLUMNS}) "
                         f"SELECT lead_id || '-' || g, {COLUMNS} "
-                        f"FROM metrics_leads CROSS JOIN generate_series(1, {COPIES - 1}) g"
+                        f"FROM metrics_leads CROSS JOIN generate_series(1, {copies - 1}) g"
                     )
                 )
             async with sessions() as s:
@@ -186,7 +196,8 @@ async def run(url: str, console: Console) -> list[tuple[str, str, str]]:
             progress.update(task, completed=1)
             everyone = Scope(window("all", "UTC", now=datetime.now(UTC)), {}, "source")
             task = progress.add_task("reports vs GROUP BY", total=2)
-            ours, base = await _compare(sessions, lambda s: funnel_report(s, everyone), FUNNEL_SQL)
+            await _settle(engine)
+            ours, base = await _compare(sessions, lambda s: funnel_report(s, everyone), FUNNEL_SQL, rounds)
             rows.append(
                 (
                     f"GET /v1/funnel?by=source over {total:,} leads",
@@ -196,7 +207,9 @@ async def run(url: str, console: Console) -> list[tuple[str, str, str]]:
             )
             progress.advance(task)
             for sql, baseline in ((RESPONSE_SQL, "extract()"), (RESPONSE_SQL_FLOAT, "date_part()")):
-                ours, base = await _compare(sessions, lambda s: response_times_report(s, everyone), sql)
+                ours, base = await _compare(
+                    sessions, lambda s: response_times_report(s, everyone), sql, rounds
+                )
                 rows.append(
                     (
                         f"GET /v1/response-times?by=source over {total:,} leads (baseline: {baseline})",
@@ -205,9 +218,8 @@ async def run(url: str, console: Console) -> list[tuple[str, str, str]]:
                     )
                 )
             progress.advance(task)
-            task = progress.add_task("event-to-report lag", total=2 * len(LAG_RATES))
-            await _settle(engine)
-            for rate in LAG_RATES:
+            task = progress.add_task("event-to-report lag", total=2 * len(LAG_RATES) if lag else 0)
+            for rate in LAG_RATES if lag else ():
                 what = f"event -> in the reports, {rate} events/s for {LAG_SECONDS} s"
                 note = "one transaction per poll (the live consumer's batch handler)"
                 rows.append((what, _quantiles(await _lag_batched(sessions, rate)), note))
@@ -230,7 +242,15 @@ def main() -> None:
         raise SystemExit(
             "set LEADRELAY_BENCH_POSTGRES_URL to a PostgreSQL server the bench may create databases on"
         )
-    rows = asyncio.run(run(url, console))
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--leads", type=int, default=LEADS, help="leads in the read model (default 1M)")
+    parser.add_argument("--seed-leads", type=int, default=SEED_LEADS, help="leads through the import path")
+    parser.add_argument("--rounds", type=int, default=ROUNDS, help="interleaved rounds per report (median)")
+    parser.add_argument("--quick", action="store_true", help="5k imported, 100k leads, 3 rounds, no lag")
+    args = parser.parse_args()
+    if args.quick:
+        args.leads, args.seed_leads, args.rounds = 100_000, 5_000, 3
+    rows = asyncio.run(run(url, console, args.seed_leads, args.leads, args.rounds, lag=not args.quick))
     table = Table("what", "figure", "ratio / note", title="metrics reports (PostgreSQL)")
     for row in rows:
         table.add_row(*row)

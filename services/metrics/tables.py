@@ -79,6 +79,10 @@ leads = Table(
     Column("deal_value", Float),
     Column("expected_close", Date),
     Column("sla_first_touch", String(20)),
+    # Durations in minutes, computed once at fold time (m0004): what /v1/response-times sorts.
+    Column("speed_minutes", Float),
+    Column("system_minutes", Float),
+    Column("rep_minutes", Float),
 )
 Index("ix_metrics_leads_cohort", leads.c.captured_at, leads.c.source)
 

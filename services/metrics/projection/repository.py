@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.metrics.domain.facts import Fact
 from services.metrics.domain.fold import LeadState, fold
+from services.metrics.projection.delays import delay_minutes
 from services.metrics.tables import events, inbox, lead_stages, leads, transitions
 from shared.db.dialect import insert_ignoring_conflicts
 from shared.db.inbox import claim_event
@@ -132,7 +133,11 @@ class ProjectionRepository:
         for chunk in _chunks(ids):
             await self.session.execute(delete(lead_stages).where(lead_stages.c.lead_id.in_(chunk)))
             await self.session.execute(delete(leads).where(leads.c.lead_id.in_(chunk)))
-        await self.session.execute(insert(leads), [s.columns() | {"updated_at": now} for s in states])
+        rows = [
+            s.columns() | delay_minutes(s.captured_at, s.reached.get("assigned"), s.first_touch_at)
+            for s in states
+        ]
+        await self.session.execute(insert(leads), [row | {"updated_at": now} for row in rows])
         stage_rows = [
             {
                 "lead_id": s.lead_id,

@@ -1,14 +1,14 @@
-"""Response-time queries. On PostgreSQL the percentiles are computed in SQL (percentile_cont, one
-sort per measure, GROUPING SETS for the total and the breakdown in one pass, each lead's durations
-computed once as double precision in a subquery); SQLite has no
-ordered-set aggregates, so there the per-lead durations are read and summarised in Python."""
+"""Response-time queries over the durations the fold stored on each lead (`speed_minutes`,
+`system_minutes`, `rep_minutes`, double precision, m0004). On PostgreSQL the percentiles are
+computed in SQL (percentile_cont over the stored columns, one sort per measure, GROUPING SETS for
+the total and the breakdown in one pass); SQLite has no ordered-set aggregates, so there the
+durations are read and summarised in Python."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, Subquery, func, literal, literal_column, or_, select
+from sqlalchemy import ColumnElement, Float, func, literal, literal_column, or_, select
 from sqlalchemy.dialects.postgresql import ARRAY, array
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,34 +20,25 @@ from services.metrics.tables import leads
 
 Summaries = dict[str | None, ResponseSummary]  # breakdown value -> summary; key "" is the total
 TOTAL = ""
+SPEED, SYSTEM, REP = leads.c.speed_minutes, leads.c.system_minutes, leads.c.rep_minutes
 
 
-def _minutes(later: datetime | None, earlier: datetime | None) -> float | None:
-    return None if later is None or earlier is None else (later - earlier).total_seconds() / 60
+def _in_scope(scope: Scope) -> list[ColumnElement[bool]]:
+    return [or_(leads.c.first_touch_at.is_not(None), leads.c.assigned_at.is_not(None)), *cohort_where(scope)]
 
 
 async def response_summaries(session: AsyncSession, scope: Scope, target_minutes: float) -> Summaries:
     if session.get_bind().dialect.name == "postgresql":
         return await _postgres(session, scope, target_minutes)
     group = DIMENSION_COLUMNS[scope.by] if scope.by else literal(None)
-    stmt = select(
-        group, leads.c.captured_at, leads.c.assigned_at, leads.c.first_touch_at, leads.c.sla_first_touch
-    ).where(or_(leads.c.first_touch_at.is_not(None), leads.c.assigned_at.is_not(None)), *cohort_where(scope))
+    stmt = select(group, SPEED, SYSTEM, REP, leads.c.sla_first_touch).where(*_in_scope(scope))
     samples: dict[str | None, list[Sample]] = {TOTAL: []}
-    for g, captured, assigned, touched, sla in (await session.execute(stmt)).all():
-        sample = Sample(
-            _minutes(touched, captured), _minutes(assigned, captured), _minutes(touched, assigned), sla
-        )
+    for g, speed, system, rep, sla in (await session.execute(stmt)).all():
+        sample = Sample(speed, system, rep, sla)
         samples[TOTAL].append(sample)
         if scope.by:
             samples.setdefault(None if g is None else str(g), []).append(sample)
     return {k: summarize(v, target_minutes) for k, v in samples.items()}
-
-
-def _pg_minutes(later: ColumnElement[datetime], earlier: ColumnElement[datetime]) -> ColumnElement[Any]:
-    # date_part is double precision; extract() is numeric since PostgreSQL 14, several times slower
-    # to compute and to sort for the same value.
-    return func.date_part("epoch", later - earlier, type_=Float) / 60.0
 
 
 def _band(speed: ColumnElement[Any], i: int) -> ColumnElement[bool]:
@@ -60,32 +51,11 @@ def _band(speed: ColumnElement[Any], i: int) -> ColumnElement[bool]:
     return (speed >= lo) & (speed < hi)
 
 
-def _durations(scope: Scope) -> Subquery:
-    """One row per lead in scope with its three durations, each computed once. OFFSET 0 keeps
-    PostgreSQL from inlining the subquery (it would recompute every duration in every aggregate)."""
-    group = DIMENSION_COLUMNS[scope.by] if scope.by else literal(None)
-    return (
-        select(
-            group.label("g"),
-            leads.c.sla_first_touch.label("sla"),
-            _pg_minutes(leads.c.first_touch_at, leads.c.captured_at).label("speed"),
-            _pg_minutes(leads.c.assigned_at, leads.c.captured_at).label("system"),
-            _pg_minutes(leads.c.first_touch_at, leads.c.assigned_at).label("rep"),
-        )
-        .where(
-            or_(leads.c.first_touch_at.is_not(None), leads.c.assigned_at.is_not(None)), *cohort_where(scope)
-        )
-        .offset(0)
-        .subquery("d")
-    )
-
-
 async def _postgres(session: AsyncSession, scope: Scope, target_minutes: float) -> Summaries:
-    d = _durations(scope)
-    speed = d.c.speed
+    speed = SPEED
     quantiles = array([literal(q) for q in QUANTILES], type_=Float)
     columns = []
-    for measure in (d.c.speed, d.c.system, d.c.rep):
+    for measure in (SPEED, SYSTEM, REP):
         columns += [
             func.count(measure),
             func.avg(measure),
@@ -93,18 +63,19 @@ async def _postgres(session: AsyncSession, scope: Scope, target_minutes: float) 
         ]
     columns += [func.count().filter(_band(speed, i)) for i in range(len(BANDS))]
     columns += [
-        func.count().filter(d.c.sla == "met"),
-        func.count().filter(d.c.sla == "breached"),
+        func.count().filter(leads.c.sla_first_touch == "met"),
+        func.count().filter(leads.c.sla_first_touch == "breached"),
         func.count().filter(speed <= target_minutes),
     ]
-    group, grouping = (d.c.g, func.grouping(d.c.g)) if scope.by else (literal(None), literal(1))
-    stmt = select(group, grouping, *columns).select_from(d)
-    if scope.by:
+    by = DIMENSION_COLUMNS[scope.by] if scope.by else None
+    group, grouping = (by, func.grouping(by)) if by is not None else (literal(None), literal(1))
+    stmt = select(group, grouping, *columns).where(*_in_scope(scope))
+    if by is not None:
         # The breakdown and the total in one pass over the rows.
-        stmt = stmt.group_by(func.grouping_sets(d.c.g, literal_column("()")))
+        stmt = stmt.group_by(func.grouping_sets(by, literal_column("()")))
     out: Summaries = {}
     for row in (await session.execute(stmt)).all():
-        g, is_total, values = row[0], row[1], list(row[2:])
+        key, is_total, values = row[0], row[1], list(row[2:])
         stats = []
         for i in range(3):
             n, mean, pcts = values[3 * i : 3 * i + 3]
@@ -114,7 +85,7 @@ async def _postgres(session: AsyncSession, scope: Scope, target_minutes: float) 
         met, breached, within = (int(v or 0) for v in values[9 + len(BANDS) :])
         bands = {name: band_counts[i] for i, (name, _, _) in enumerate(BANDS)}
         touched = stats[0].count
-        out[TOTAL if is_total else (None if g is None else str(g))] = ResponseSummary(
+        out[TOTAL if is_total else (None if key is None else str(key))] = ResponseSummary(
             speed_to_lead=stats[0],
             system_delay=stats[1],
             rep_delay=stats[2],
