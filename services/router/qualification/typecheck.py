@@ -156,7 +156,14 @@ class _Checker:
         if isinstance(node, Cond):
             self._condition(node.test, "?:")
             then, otherwise = self.type_of(node.then), self.type_of(node.otherwise)
-            return then if then == otherwise else DYN
+            if not _compatible(then, otherwise):  # as CEL's own checker: both branches of one type
+                return self.report(
+                    node,
+                    f"{self.what(node.then, then)} and {self.what(node.otherwise, otherwise)}: "
+                    "the two branches of ?: differ",
+                    "give both branches the same type",
+                )
+            return then if then == otherwise or otherwise.name in ("dyn", "null") else otherwise
         return DYN
 
     def _ident(self, node: Ident) -> CelType:
@@ -279,11 +286,19 @@ class _Checker:
                 )
             return BOOL
         if right.name in ("map", "record"):
-            if left.name not in ("string", "dyn") and right.name == "record":
+            key = (right.key or DYN) if right.name == "map" else STRING
+            if left.name not in ("int", "uint", "bool", "string", "dyn"):
                 self.report(
                     node,
-                    f"{self.what(node.left, left)}: {self.text(node.right)} has string keys",
-                    "look for a field name (a string)",
+                    f"{self.what(node.left, left)}: it cannot be a map key (an error on every lead)",
+                    f"look for a key ({key.describe()}) in {self.text(node.right)}",
+                )
+            elif not _compatible(left, key):
+                self.report(
+                    node,
+                    f"{self.what(node.left, left)} and the keys of {self.text(node.right)} are "
+                    f"{key.plural()}: it is never in it (always false)",
+                    f"look for {key.describe()}",
                 )
             return BOOL
         return self.report(
@@ -309,6 +324,13 @@ class _Checker:
                 f"int and double in {op} (an error on every lead)",
                 f"make both {left.name}s, e.g. {self.text(node.left)} {op} {_EXAMPLE[left.name]}, "
                 f"or convert with {left.name}(...)",
+            )
+        if op == "+" and {left.name, right.name} == {"list", "map"}:
+            return self.report(
+                node,
+                f"{self.what(node.left, left)} and {self.what(node.right, right)}: + between a list and "
+                "a map is not CEL (this runtime appends the map's keys)",
+                "add two lists: [a] + [b]",
             )
         field, kind = (node.right, right) if isinstance(node.left, Lit) else (node.left, left)
         allowed = "numbers" if op != "+" else "numbers, strings or lists of the same type"
