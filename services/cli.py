@@ -271,8 +271,9 @@ def up(
     from services.devstack import Stack
     from services.ingest.settings import IngestSettings
     from services.metrics.settings import MetricsSettings
+    from services.router.qualification.check import load_checked
     from services.router.settings import RouterSettings
-    from shared.config import ConfigError, load_config
+    from shared.config import ConfigError
     from shared.kafka.brokers import BROKER_KINDS
     from shared.kafka.jars import KafkaRuntimeMissing, java_binary, require_jars
     from shared.settings import CommonSettings
@@ -281,7 +282,7 @@ def up(
     if broker not in BROKER_KINDS:
         _fail(f"unknown broker {broker!r}; use one of: {', '.join(BROKER_KINDS)}")
     try:
-        load_config(CommonSettings().config)  # refuse a bad config before starting anything
+        load_checked(CommonSettings().config)  # refuse a bad config (CEL types too) before starting anything
     except ConfigError as exc:
         _fail(str(exc))
     if broker == "kafka" and not os.environ.get("LEADRELAY_KAFKA_BOOTSTRAP"):

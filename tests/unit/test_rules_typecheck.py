@@ -310,3 +310,15 @@ def test_load_checked_returns_the_config_for_a_good_file() -> None:
     config = load_checked(EXAMPLES / "rules" / "champ.yaml")
 
     assert config.qualification.rules
+
+
+def test_up_refuses_a_type_error_before_starting_anything(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, line = _broken(tmp_path, GMAIL, "score.total")
+    monkeypatch.setenv("LEADRELAY_CONFIG", str(path))
+
+    result = CliRunner().invoke(app, ["up"])
+
+    assert result.exit_code == 1
+    assert f"{path}:{line}: qualification.rules[0].when" in result.output
