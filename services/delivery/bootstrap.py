@@ -37,7 +37,13 @@ def bootstrap(
     topics = Topics(settings.common.topic_prefix)
     parts = service_parts("delivery", settings)
     outbound = build_outbound(config, parts.sessions, clock, dev=settings.common.is_dev)
-    dispatcher = Dispatcher(parts.sessions, outbound.targets, clock, poll_interval_s=settings.poll_interval_s)
+    dispatcher = Dispatcher(
+        parts.sessions,
+        outbound.targets,
+        clock,
+        poll_interval_s=settings.poll_interval_s,
+        lease_s=settings.lease_s,
+    )
     managers = {team.name: team.manager for team in config.routing.teams}
     planner = Planner(config.deliveries, config.notifications, managers, outbound.crms)
     handler, batches = delivery_handlers(parts.sessions, planner, clock, on_commit=dispatcher.wakeup)

@@ -10,19 +10,28 @@ Durability: the schedule lives in `delivery_messages` (tries, next_attempt_at), 
 every attempt; a restart picks up where it was and never sends before `next_attempt_at` by the
 injected clock. A crash between a send and its record resends it (same `webhook-id`), except on
 at-most-once targets (Slack, email), which are marked before sending and dead-lettered instead.
+
+Several instances: a message is claimed with a lease before it is sent (services/delivery/claims.py),
+so two dispatchers on one database split the due messages; the leases of what an instance holds
+are renewed every third of the lease, and a crashed instance's run out and are taken over.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import socket
 import time
+import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime, timedelta
 from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.delivery.claims import ClaimRepository
 from services.delivery.clock import Clock
 from services.delivery.observability import ATTEMPTS, DELIVERY_LAG
 from services.delivery.outcome import Outcome, decide
@@ -37,6 +46,12 @@ log = get_logger(__name__)
 Step = Callable[[DeliveryRepository], Awaitable[None]]
 BUFFER = 4  # messages picked per target: this many times its concurrency
 MIN_ROUND_S = 0.01  # rounds at most this often: a burst of commits makes one round, not one each
+DEFAULT_LEASE_S = 30.0
+
+
+def instance_id() -> str:
+    """Who holds a claim: readable in the table (host, pid), unique across restarts."""
+    return f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 class Dispatcher:
@@ -48,8 +63,13 @@ class Dispatcher:
         *,
         poll_interval_s: float = 1.0,
         on_delivered: Callable[[Message], None] | None = None,
+        lease_s: float = DEFAULT_LEASE_S,
+        owner: str | None = None,
     ) -> None:
         self._sessions = sessions
+        self.owner = owner or instance_id()
+        self._lease_s = lease_s
+        self._renewed_at = self._recovered_at = time.monotonic()
         self._targets = dict(targets)
         self._clock = clock
         self._poll_interval_s = poll_interval_s
@@ -75,12 +95,18 @@ class Dispatcher:
         return {i for ids in self._busy.values() for i in ids}
 
     async def pump(self) -> int:
-        """One round: start a send for every due, eligible message a target has room for."""
+        """One round: claim and start a send for every due, eligible message a target has room for."""
         now = self._clock.now()
+        lease_until = now + timedelta(seconds=self._lease_s)
         picked: list[tuple[Target, Message]] = []
         unknown: list[str] = []
-        async with self._sessions() as session:
-            repo = DeliveryRepository(session)
+        async with self._sessions() as session, session.begin():
+            repo, claims = DeliveryRepository(session), ClaimRepository(session)
+            if time.monotonic() - self._renewed_at >= self._lease_s / 3:
+                await claims.renew(self._busy_ids(), self.owner, lease_until)
+                self._renewed_at = time.monotonic()
+            if time.monotonic() - self._recovered_at >= self._lease_s:
+                await self._recover(claims, now)
             disabled = await repo.disabled_targets()
             self._gone &= disabled  # a replay enabled them again
             for name in await repo.due_targets(now):
@@ -92,7 +118,10 @@ class Dispatcher:
                 free = target.concurrency * BUFFER - len(self._busy[name])
                 if name in disabled or free <= 0:
                     continue
-                picked += [(target, m) for m in await repo.eligible(name, now, self._busy[name], free)]
+                claimed = await claims.claim(
+                    name, now, free, owner=self.owner, lease_until=lease_until, busy=self._busy[name]
+                )
+                picked += [(target, m) for m in claimed]
         if unknown:
             await self._dead_letter_unknown(unknown)
         for target, message in picked:
@@ -215,15 +244,20 @@ class Dispatcher:
             await asyncio.gather(*list(self._tasks))
 
     async def recover(self) -> None:
-        """At start: at-most-once sends a crash interrupted are dead-lettered, never sent twice."""
+        """At start (and every lease period): at-most-once sends a crash interrupted are
+        dead-lettered once their lease has run out, never sent twice."""
         async with self._sessions() as session, session.begin():
-            count = await DeliveryRepository(session).dead_letter_interrupted(self._clock.now())
+            await self._recover(ClaimRepository(session), self._clock.now())
+
+    async def _recover(self, claims: ClaimRepository, now: datetime) -> None:
+        self._recovered_at = time.monotonic()
+        count = await claims.dead_letter_interrupted(now)
         if count:
             log.warning("delivery_interrupted_sends_dead_lettered", count=count)
 
     async def _sleep_s(self) -> float:
         async with self._sessions() as session:
-            next_due = await DeliveryRepository(session).next_due(self._busy_ids())
+            next_due = await DeliveryRepository(session).next_due(self._busy_ids(), self._clock.now())
         if next_due is None:
             return self._poll_interval_s
         return min(self._poll_interval_s, max(0.0, (next_due - self._clock.now()).total_seconds()))
@@ -256,3 +290,9 @@ class Dispatcher:
             _, pending = await asyncio.wait(list(self._tasks), timeout=timeout_s)
             for task in pending:
                 task.cancel()
+        # Claimed but not sent (buffered): free for another instance now, not after the lease.
+        with contextlib.suppress(Exception):  # the database may be down: then the lease runs out
+            async with self._sessions() as session, session.begin():
+                released = await ClaimRepository(session).release(self.owner)
+            if released:
+                log.info("delivery_claims_released", count=released)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, func, insert, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -97,32 +97,12 @@ class DeliveryRepository:
         )
         return list((await self.session.execute(stmt)).scalars())
 
-    async def eligible(self, target: str, now: datetime, busy: Collection[int], limit: int) -> list[Message]:
-        """Due messages of one target, each the oldest unfinished one of its lead (order per lead)."""
-        earlier = messages.alias("earlier")
-        blocked = exists().where(
-            earlier.c.target == messages.c.target,
-            earlier.c.lead_id == messages.c.lead_id,
-            earlier.c.status == "pending",
-            earlier.c.id < messages.c.id,
+    async def next_due(self, busy: Collection[int], now: datetime) -> datetime | None:
+        """When the next unclaimed pending message falls due (claims: services/delivery/claims.py)."""
+        stmt = select(func.min(messages.c.next_attempt_at)).where(
+            messages.c.status == "pending",
+            or_(messages.c.lease_until.is_(None), messages.c.lease_until <= now),
         )
-        stmt = (
-            select(messages)
-            .where(
-                messages.c.target == target,
-                messages.c.status == "pending",
-                messages.c.next_attempt_at <= now,
-                ~blocked,
-            )
-            .order_by(messages.c.id)
-            .limit(limit)
-        )
-        if busy:
-            stmt = stmt.where(messages.c.id.not_in(list(busy)))
-        return [Message.of(r) for r in (await self.session.execute(stmt)).mappings()]
-
-    async def next_due(self, busy: Collection[int]) -> datetime | None:
-        stmt = select(func.min(messages.c.next_attempt_at)).where(messages.c.status == "pending")
         if busy:
             stmt = stmt.where(messages.c.id.not_in(list(busy)))
         value: datetime | None = (await self.session.execute(stmt)).scalar_one()
@@ -153,6 +133,8 @@ class DeliveryRepository:
                 last_error=bindparam("error"),
                 updated_at=now,
                 sending_since=None,
+                claimed_by=None,  # the claim ends with the attempt
+                lease_until=None,
             ),
             [
                 {
@@ -180,21 +162,6 @@ class DeliveryRepository:
                 for r in results
             ],
         )
-
-    async def dead_letter_interrupted(self, now: datetime) -> int:
-        """At start: at-most-once sends cut by a crash are dead-lettered, not sent a second time."""
-        result = await self.session.execute(
-            update(messages)
-            .where(messages.c.status == "pending", messages.c.sending_since.is_not(None))
-            .values(
-                status="dead",
-                last_error="interrupted mid-send by a restart; not resent (a notification is never "
-                "sent twice): replay it if it did not arrive",
-                updated_at=now,
-                sending_since=None,
-            )
-        )
-        return int(result.rowcount)  # type: ignore[attr-defined]
 
     # --- targets -----------------------------------------------------------------------------
     async def disabled_targets(self) -> set[str]:
@@ -258,7 +225,15 @@ class DeliveryRepository:
         result = await self.session.execute(
             update(messages)
             .where(where)
-            .values(status="pending", tries=0, next_attempt_at=now, updated_at=now, sending_since=None)
+            .values(
+                status="pending",
+                tries=0,
+                next_attempt_at=now,
+                updated_at=now,
+                sending_since=None,
+                claimed_by=None,
+                lease_until=None,
+            )
         )
         return int(result.rowcount)  # type: ignore[attr-defined]
 

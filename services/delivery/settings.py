@@ -21,3 +21,10 @@ class DeliverySettings(ServiceSettings):
     # Longest wait between two looks at the queue when nothing wakes the dispatcher (a commit
     # or a finished send wakes it at once).
     poll_interval_s: float = Field(default=1.0, gt=0)
+    # How long a claimed message stays this instance's without a renewal (renewed every third of
+    # it while the instance works): after a crash, another instance takes the work over this late.
+    lease_s: float = Field(default=30.0, ge=1)
+    # Delivered messages (and their attempts) are purged this long after delivery; dead letters
+    # stay until replayed or purged by hand (`leadrelay deliveries purge`).
+    retention_days: float = Field(default=30.0, gt=0)
+    purge_interval_s: float = Field(default=3600.0, gt=0)

@@ -46,8 +46,13 @@ messages = Table(
     # Set before a send that cannot be deduplicated downstream (Slack, email): after a crash, such a
     # message is not sent again (at most once), it is dead-lettered for a person to decide.
     Column("sending_since", UtcDateTime()),
+    # A leased claim (services/delivery/claims.py): the deliverer instance sending this message, and
+    # until when; renewed while it works, so only a crashed or stalled instance's claim runs out.
+    Column("claimed_by", String(100)),
+    Column("lease_until", UtcDateTime()),
 )
 Index("ix_delivery_messages_due", messages.c.status, messages.c.next_attempt_at)
+Index("ix_delivery_messages_done", messages.c.status, messages.c.updated_at)  # the retention purge
 Index("ix_delivery_messages_order", messages.c.target, messages.c.lead_id, messages.c.status, messages.c.id)
 
 attempts = Table(

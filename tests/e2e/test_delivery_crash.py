@@ -35,6 +35,8 @@ async def test_deliverer_killed_mid_stream_loses_nothing(
         **e2e_env(broker.bootstrap, database_url, topic_prefix),
         "LEADRELAY_CONFIG": str(config),
         "T_DELIVERY_SECRET": SECRET,
+        # What the killed process had claimed is taken over when its lease runs out: short here.
+        "LEADRELAY_DELIVERY_LEASE_S": "3",
     }
     topic = Topics(topic_prefix).handoffs
     services: list[ServiceProcess] = []

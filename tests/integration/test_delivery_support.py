@@ -98,13 +98,16 @@ class InProcess:
 
 
 @asynccontextmanager
-async def deliverer(database_url: str, config: LeadRelayConfig, clock: Clock) -> AsyncIterator[InProcess]:
-    """The deliverer's parts in this process on a real database (a new one = a restart)."""
+async def deliverer(
+    database_url: str, config: LeadRelayConfig, clock: Clock, *, lease_s: float = 30.0
+) -> AsyncIterator[InProcess]:
+    """The deliverer's parts in this process on a real database (a new one = a restart, or a
+    second instance beside the first)."""
     engine = create_engine(database_url)
     await migrate_service(engine, "delivery")
     sessions = create_session_factory(engine)
     outbound = build_outbound(config, sessions, clock, dev=False)
-    dispatcher = Dispatcher(sessions, outbound.targets, clock, poll_interval_s=0.05)
+    dispatcher = Dispatcher(sessions, outbound.targets, clock, poll_interval_s=0.05, lease_s=lease_s)
     managers = {t.name: t.manager for t in config.routing.teams}
     planner = Planner(config.deliveries, config.notifications, managers, outbound.crms)
     handler, batch = delivery_handlers(sessions, planner, clock, on_commit=dispatcher.wakeup)
