@@ -38,6 +38,7 @@ def target(
     name = str(request.param)
     env = e2e_env(embedded.bootstrap, f"sqlite+aiosqlite:///{tmp_path / 'fuzz.db'}", f"fuzz-{name}.")
     env["LEADRELAY_DELIVERY_API_KEY"] = API_KEY
+    env["LEADRELAY_INGEST_ADMIN_API_KEY"] = API_KEY  # so the fuzzer gets past 401 on /v1/erasures too
     service = start_service(name, env, tmp_path)
     try:
         wait_ready([service])
