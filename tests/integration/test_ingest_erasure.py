@@ -5,20 +5,26 @@ copies; the admin key is its own; a second erasure, or an unknown address, finds
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.ingest.bootstrap import bootstrap, create_app
-from shared.db import create_engine
-from shared.events import PersonErased
+from services.ingest.repository import JournalRepository
+from shared.db import create_engine, create_session_factory
+from shared.events import CloudEvent, LeadCaptured, PersonErased
 from shared.kafka.embedded import EmbeddedBroker
+from shared.kafka.producer import OutgoingMessage
 from tests.helpers.pii import find_values
 from tests.integration.test_ingest_api import KEY, lead_events, settings_for
 
 pytestmark = [pytest.mark.kafka, pytest.mark.db]
+T = TypeVar("T")
 ADMIN = {"X-API-Key": "admin-key"}
 ADA = {"email": "Ada.Lovelace@Analytical.example", "first_name": "Augusta", "phone": "+44 20 7946 0018"}
 ADA_VALUES = ["ada.lovelace@analytical.example", "Augusta", "20 7946 0018"]
@@ -42,8 +48,7 @@ def test_erasure_publishes_one_event_per_lead_and_erases_ingests_copies(
     ]
     ben = client.post("/v1/leads", json={"email": "ben@contoso.example", "lead_id": "ben-1"}, headers=KEY)
     assert ben.status_code == 202
-    engine = create_engine(database_url)
-    assert "ingest_journal" in asyncio.run(find_values(engine, ADA_VALUES))
+    assert "ingest_journal" in _in_db(database_url, lambda e: find_values(e, ADA_VALUES))
 
     answer = client.post("/v1/erasures", json={"email": " ada.lovelace@analytical.EXAMPLE"}, headers=ADMIN)
     assert answer.status_code == 202, answer.text
@@ -56,8 +61,14 @@ def test_erasure_publishes_one_event_per_lead_and_erases_ingests_copies(
     assert {e.payload(PersonErased).erasure_id for e in erased} == {body["erasure_id"]}
     assert not any("lovelace" in e.model_dump_json().lower() for e in erased)
 
-    assert asyncio.run(find_values(engine, ADA_VALUES)) == {}
-    assert "ingest_journal" in asyncio.run(find_values(engine, ["ben@contoso.example"]))
+    assert _in_db(database_url, lambda e: find_values(e, ADA_VALUES)) == {}
+    # What a republish after a broker reset would send for Ada: her captures, erased but still
+    # valid events, then the erasure events, in publish order.
+    journaled = [CloudEvent.from_bytes(m.value) for _, _, m in _in_db(database_url, _journal)]
+    ada = [e for e in journaled if e.subject in ids]
+    assert [e.type for e in ada] == ["lead.captured"] * 2 + ["person.erased"] * 2
+    assert {e.payload(LeadCaptured).lead.email.split("@")[1] for e in ada[:2]} == {"erased.invalid"}
+    assert "ingest_journal" in _in_db(database_url, lambda e: find_values(e, ["ben@contoso.example"]))
     # Addressing Ada by email is gone with her; Ben still works.
     activity = {"email": "ada.lovelace@analytical.example", "kind": "first_touch"}
     assert client.post("/v1/activities", json=activity, headers=KEY).status_code == 404
@@ -67,7 +78,24 @@ def test_erasure_publishes_one_event_per_lead_and_erases_ingests_copies(
     again = client.post("/v1/erasures", json={"email": "ada.lovelace@analytical.example"}, headers=ADMIN)
     assert again.status_code == 202 and again.json()["lead_ids"] == []
     assert "nothing to erase" in again.json()["detail"]
-    asyncio.run(engine.dispose())
+
+
+def _in_db(url: str, query: Callable[[AsyncEngine], Awaitable[T]]) -> T:
+    """One query on an engine of its own (an asyncpg engine belongs to the loop that made it)."""
+
+    async def run() -> T:
+        engine = create_engine(url)
+        try:
+            return await query(engine)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+async def _journal(engine: AsyncEngine) -> list[tuple[int, str, OutgoingMessage]]:
+    async with create_session_factory(engine)() as session:
+        return await JournalRepository(session).since(datetime.now(UTC) - timedelta(hours=1), 0, 100)
 
 
 def test_erasure_needs_the_admin_key_and_an_email(client: TestClient) -> None:
