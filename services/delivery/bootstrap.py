@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from fastapi import FastAPI
 
 from services.delivery.clock import Clock, SystemClock
@@ -10,6 +12,7 @@ from services.delivery.endpoints import router as api_router
 from services.delivery.erasure import DeliveryEraser
 from services.delivery.handlers import delivery_handlers
 from services.delivery.planner import Planner
+from services.delivery.retention import retention_loop
 from services.delivery.settings import DeliverySettings
 from services.delivery.targets import Outbound, build_outbound
 from shared.config import LeadRelayConfig, load_config
@@ -59,6 +62,9 @@ def bootstrap(
         clock,
     )
     service.loops["dispatcher"] = dispatcher.run
+    service.loops["retention"] = partial(
+        retention_loop, parts.sessions, clock, settings.retention_days, settings.purge_interval_s
+    )
     return service
 
 

@@ -1,5 +1,6 @@
-"""`leadrelay deliveries list|show|retry`: outbound failures and replays, straight on the database
-(the running deliverer picks replays up on its next look at the queue, within its poll interval)."""
+"""`leadrelay deliveries list|show|retry|purge`: outbound failures, replays and purges, straight on
+the database (the running deliverer picks replays up on its next look at the queue, within its
+poll interval)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from rich.table import Table
 
 T = TypeVar("T")
 deliveries_app = typer.Typer(
-    help="Outbound deliveries: list failures, show attempts, replay.", no_args_is_help=True
+    help="Outbound deliveries: list failures, show attempts, replay, purge.", no_args_is_help=True
 )
 out = Console()
 
@@ -97,5 +98,25 @@ def retry_command(
     ids = None if all_ else [delivery_id] if delivery_id is not None else None
     count = _run(replay, now, ids=ids, target=target)
     out.print(f"replayed {count} deliver{'y' if count == 1 else 'ies'}")
+    if count == 0 and not all_:
+        raise typer.Exit(1)
+
+
+@deliveries_app.command("purge")
+def purge_command(
+    delivery_id: Annotated[int | None, typer.Argument(help="one dead delivery; omit with --all")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="every dead delivery")] = False,
+    target: Annotated[str | None, typer.Option(help="with --all: only this target")] = None,
+) -> None:
+    """Delete dead deliveries and their attempts (delivered ones go by themselves after the
+    retention, LEADRELAY_DELIVERY_RETENTION_DAYS)."""
+    from services.delivery.operations import purge_dead
+
+    if (delivery_id is None) == (not all_):
+        out.print("[red]give a delivery id, or --all[/]")
+        raise typer.Exit(2)
+    ids = None if all_ else [delivery_id] if delivery_id is not None else None
+    count = _run(purge_dead, ids=ids, target=target)
+    out.print(f"purged {count} dead deliver{'y' if count == 1 else 'ies'}")
     if count == 0 and not all_:
         raise typer.Exit(1)

@@ -1,4 +1,4 @@
-"""The deliverer's HTTP API (API key): what failed, what happened to it, and replay."""
+"""The deliverer's HTTP API (API key): what failed, what happened to it, replay, and purge."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from services.delivery.operations import (
     DeliveryDetail,
     DeliverySummary,
     list_deliveries,
+    purge_dead,
     replay,
     show_delivery,
 )
@@ -40,6 +41,10 @@ Status = Literal["pending", "delivered", "dead"]
 
 class Replayed(BaseModel):
     replayed: int
+
+
+class Purged(BaseModel):
+    purged: int
 
 
 def _sessions(request: Request) -> async_sessionmaker[AsyncSession]:
@@ -90,3 +95,18 @@ async def retry_all(
     count = await replay(_sessions(request), request.app.state.delivery_clock.now(), target=target)
     _wake(request)
     return Replayed(replayed=count)
+
+
+@router.delete("/{delivery_id:int}", responses={404: {"description": "no such dead delivery"}})
+async def purge_one(request: Request, delivery_id: Annotated[int, Path(ge=1, le=2**62)]) -> Purged:
+    """Delete one dead delivery and its attempts (only dead ones: the rest purge themselves)."""
+    count = await purge_dead(_sessions(request), ids=[delivery_id])
+    if count == 0:
+        raise HTTPException(404, "no dead delivery with this id")
+    return Purged(purged=count)
+
+
+@router.post("/purge")
+async def purge_all(request: Request, target: Annotated[str | None, Query(max_length=250)] = None) -> Purged:
+    """Delete every dead delivery (of one target, if given) and their attempts."""
+    return Purged(purged=await purge_dead(_sessions(request), target=target))

@@ -1,4 +1,5 @@
-"""What an operator does with deliveries, shared by the CLI and the HTTP API: list, show, replay."""
+"""What an operator does with deliveries, shared by the CLI and the HTTP API: list, show, replay,
+purge dead letters."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.delivery.repository import DeliveryRepository, Message
+from services.delivery.retention import RetentionRepository
 
 
 class DeliverySummary(BaseModel):
@@ -95,3 +97,14 @@ async def replay(
     """Dead deliveries back in the queue, due now, with a fresh schedule. How many."""
     async with sessions() as session, session.begin():
         return await DeliveryRepository(session).replay(ids, target, now)
+
+
+async def purge_dead(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    ids: Collection[int] | None = None,
+    target: str | None = None,
+) -> int:
+    """Dead letters deleted with their attempts (the operator decided they are not wanted). How many."""
+    async with sessions() as session, session.begin():
+        return await RetentionRepository(session).purge_dead(ids, target)

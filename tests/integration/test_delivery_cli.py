@@ -1,4 +1,4 @@
-"""`leadrelay deliveries list|show|retry` on the deliverer's database."""
+"""`leadrelay deliveries list|show|retry|purge` on the deliverer's database."""
 
 from __future__ import annotations
 
@@ -38,3 +38,31 @@ async def test_list_show_retry(database_url: str, monkeypatch: pytest.MonkeyPatc
     assert retried.exit_code == 0 and "replayed 1 delivery" in retried.output
     again = await asyncio.to_thread(runner.invoke, app, ["deliveries", "retry", "1"])
     assert again.exit_code == 1
+    # Replayed, it is pending now: not a dead letter, so not purged.
+    kept = await asyncio.to_thread(runner.invoke, app, ["deliveries", "purge", "1"])
+    assert kept.exit_code == 1 and "purged 0" in kept.output
+    usage = await asyncio.to_thread(runner.invoke, app, ["deliveries", "purge"])
+    assert usage.exit_code == 2
+
+
+async def test_purge_deletes_dead_letters(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("T_DELIVERY_SECRET", SECRET)
+    monkeypatch.setenv("LEADRELAY_DELIVERY_DATABASE_URL", database_url)
+    receiver = Receiver(lambda _: Reply(500))
+    url = await receiver.start()
+    config = config_with(deliveries=[endpoint("crm", url, schedule_s=[0])])
+    try:
+        async with deliverer(database_url, config, ManualClock(datetime(2026, 12, 1, tzinfo=UTC))) as d:
+            await d.feed(assigned("lead-1", 0), assigned("lead-2", 1))
+            await d.dispatcher.drain()
+    finally:
+        await receiver.stop()
+    runner = CliRunner()
+    import asyncio
+
+    one = await asyncio.to_thread(runner.invoke, app, ["deliveries", "purge", "1"])
+    assert one.exit_code == 0 and "purged 1 dead delivery" in one.output
+    rest = await asyncio.to_thread(runner.invoke, app, ["deliveries", "purge", "--all"])
+    assert rest.exit_code == 0 and "purged 1 dead delivery" in rest.output
+    listed = await asyncio.to_thread(runner.invoke, app, ["deliveries", "list", "--status", "all"])
+    assert "webhook:crm" not in listed.output

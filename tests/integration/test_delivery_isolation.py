@@ -96,6 +96,9 @@ async def test_http_api_lists_shows_and_replays(database_url: str) -> None:
                 "id"
             ]
             assert (await client.get("/v1/deliveries/999")).status_code == 404
+            # Purge: dead letters only (the replayed one is pending, so it is kept).
+            assert (await client.delete(f"/v1/deliveries/{dead['id']}")).status_code == 404
+            assert (await client.post("/v1/deliveries/purge")).json() == {"purged": 0}
     finally:
         await service.outbound.aclose()
         await service.parts.engine.dispose()
