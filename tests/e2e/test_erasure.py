@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.delivery.devreceiver import Receiver, Reply
 from services.devstack import ROOT, ServiceProcess, start_service, stop_all, wait_ready
@@ -124,6 +125,32 @@ async def test_erased_person_is_nowhere_and_counts_are_unchanged(
         # Ben is untouched, everywhere he was.
         ben = await find_values(engine, BEN_VALUES)
         assert {"ingest_journal", "router_profiles", "metrics_contacts", "delivery_leads"} <= set(ben)
+        # A metrics rebuilt from the topics (its own database and group, from the first offset) reads
+        # Ada's capture and then her erasure: she does not come back, and it counts the same.
+        rebuilt_url = f"sqlite+aiosqlite:///{tmp_path / 'metrics-rebuilt.db'}"
+        rebuilt_env = {
+            **env,
+            "LEADRELAY_METRICS_DATABASE_URL": rebuilt_url,
+            "LEADRELAY_METRICS_GROUP_ID": f"{topic_prefix}metrics-rebuilt",
+        }
+        (tmp_path / "rebuilt").mkdir()
+        rebuilt = start_service("metrics", rebuilt_env, tmp_path / "rebuilt")
+        services.append(rebuilt)
+        await asyncio.to_thread(wait_ready, [rebuilt])
+
+        async def caught_up() -> bool:
+            return await asyncio.to_thread(_funnel, rebuilt.url) == before
+
+        await _until("the rebuilt metrics counts what the live one counts", caught_up)
+        rebuilt_db = create_engine(rebuilt_url)
+        try:
+            await _until(
+                "the rebuilt metrics holds Ben's contact",
+                lambda: _holds(rebuilt_db, BEN_VALUES, "metrics_contacts"),
+            )
+            assert await find_values(rebuilt_db, ADA_VALUES) == {}, "a replay of the topics brought Ada back"
+        finally:
+            await rebuilt_db.dispose()
         # What the stack published about the erasure names no one; the topic itself still holds the
         # original capture until retention removes it (docs/privacy.md says so).
         records = await read_topic(broker.bootstrap, Topics(topic_prefix).lead_events, 6, timeout_s=10)
@@ -139,6 +166,10 @@ async def test_erased_person_is_nowhere_and_counts_are_unchanged(
         await asyncio.to_thread(stop_all, services)
         await receiver.stop()
         await engine.dispose()
+
+
+async def _holds(engine: AsyncEngine, values: list[str], table: str) -> bool:
+    return table in await find_values(engine, values)
 
 
 def _seed(ingest: str) -> None:
