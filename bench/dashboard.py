@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -270,7 +271,7 @@ def main() -> None:
     parser.add_argument("--seed-leads", type=int, default=10_000)
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=1)
-    parser.add_argument("--connections", type=int, default=4, help="wrk connections (a few open dashboards)")
+    parser.add_argument("--connections", type=int, default=1, help="wrk connections (1: one user)")
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     if args.quick:
@@ -308,6 +309,7 @@ def main() -> None:
         broker.stop()
         if database and args.postgres:
             asyncio.run(_drop(args.postgres, database))
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

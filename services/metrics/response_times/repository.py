@@ -2,7 +2,7 @@
 `system_minutes`, `rep_minutes`, double precision, m0004). On PostgreSQL the percentiles are
 computed in SQL (percentile_cont over the stored columns, one sort per measure, GROUPING SETS for
 the total and the breakdown in one pass); SQLite has no ordered-set aggregates, so there the
-durations are read and summarised in Python."""
+durations are read and summarised in Python, column-wise (`summary.py`)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,11 @@ from sqlalchemy import ColumnElement, Float, func, literal, literal_column, or_,
 from sqlalchemy.dialects.postgresql import ARRAY, array
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.metrics.domain.response_times import DelayStats, ResponseSummary, Sample, summarize
+from services.metrics.domain.response_times import DelayStats, ResponseSummary
 from services.metrics.domain.stats import BANDS, QUANTILES, ratio
 from services.metrics.reports.repository import DIMENSION_COLUMNS, cohort_where
 from services.metrics.reports.scope import Scope
+from services.metrics.response_times.summary import Row, summarize_rows
 from services.metrics.tables import leads
 
 Summaries = dict[str | None, ResponseSummary]  # breakdown value -> summary; key "" is the total
@@ -30,15 +31,20 @@ def _in_scope(scope: Scope) -> list[ColumnElement[bool]]:
 async def response_summaries(session: AsyncSession, scope: Scope, target_minutes: float) -> Summaries:
     if session.get_bind().dialect.name == "postgresql":
         return await _postgres(session, scope, target_minutes)
-    group = DIMENSION_COLUMNS[scope.by] if scope.by else literal(None)
-    stmt = select(group, SPEED, SYSTEM, REP, leads.c.sla_first_touch).where(*_in_scope(scope))
-    samples: dict[str | None, list[Sample]] = {TOTAL: []}
-    for g, speed, system, rep, sla in (await session.execute(stmt)).all():
-        sample = Sample(speed, system, rep, sla)
-        samples[TOTAL].append(sample)
-        if scope.by:
-            samples.setdefault(None if g is None else str(g), []).append(sample)
-    return {k: summarize(v, target_minutes) for k, v in samples.items()}
+    measures = (SPEED, SYSTEM, REP, leads.c.sla_first_touch)
+    if not scope.by:
+        rows = (await session.execute(select(*measures).where(*_in_scope(scope)))).tuples().all()
+        return {TOTAL: summarize_rows(rows, target_minutes)}
+    stmt = select(DIMENSION_COLUMNS[scope.by], *measures).where(*_in_scope(scope))
+    groups: dict[str | None, list[Row]] = {}
+    everyone: list[Row] = []
+    for g, *row in (await session.execute(stmt)).tuples():
+        measured: Row = (row[0], row[1], row[2], row[3])
+        everyone.append(measured)
+        groups.setdefault(None if g is None else str(g), []).append(measured)
+    return {TOTAL: summarize_rows(everyone, target_minutes)} | {
+        k: summarize_rows(v, target_minutes) for k, v in groups.items()
+    }
 
 
 def _band(speed: ColumnElement[Any], i: int) -> ColumnElement[bool]:
