@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
+    text,
 )
 
 from shared.db.tables import BigId, UtcDateTime, inbox_table
@@ -125,6 +126,23 @@ sla_clocks = Table(
 )
 # The board reads the not-yet-met clocks by deadline; closed ones are only counted.
 Index("ix_metrics_sla_clocks_status", sla_clocks.c.status, sla_clocks.c.breach_at)
+# m0005: the board's 50 most urgent running clocks in index order, and its counts and per-rep
+# summary from the index alone (a backlog of tens of thousands of breached clocks stays fast).
+_RUNNING = text("status IN ('open', 'warned', 'breached')")
+Index(
+    "ix_metrics_sla_clocks_running_due",
+    sla_clocks.c.breach_at,
+    postgresql_where=_RUNNING,
+    sqlite_where=_RUNNING,
+)
+Index(
+    "ix_metrics_sla_clocks_owner",
+    sla_clocks.c.status,
+    sla_clocks.c.team,
+    sla_clocks.c.rep_id,
+    sla_clocks.c.breach_at,
+    sla_clocks.c.escalations,
+)
 
 # The captured person's contact, kept apart from the PII-free fact log so the dashboard can show
 # it (masked for viewers) and erasure has one row to remove. Replay neither needs nor rebuilds it.
