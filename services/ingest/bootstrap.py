@@ -24,6 +24,7 @@ from services.ingest.ledger import DeliveryLedger
 from services.ingest.observability import RequestMetrics
 from services.ingest.service import DATABASE_DOWN, IdempotencyConflict, IngestService, LeadNotFound
 from services.ingest.settings import IngestSettings
+from services.ingest.sqlite_repository import SqliteAcceptedRepository, sqlite_file
 from services.ingest.webhooks.endpoints import webhooks_router
 from services.ingest.webhooks.sources import ConfiguredSource, build_sources
 from shared.config import LeadRelayConfig, load_config
@@ -64,8 +65,13 @@ def bootstrap(settings: IngestSettings | None = None, config: LeadRelayConfig | 
     ledger = DeliveryLedger(
         create_session_factory(engine), timedelta(hours=settings.idempotency_retention_hours)
     )
+    sqlite_path = sqlite_file(engine.url)
     journal = (
-        Journal(create_session_factory(engine), timedelta(hours=settings.journal_hours))
+        Journal(
+            create_session_factory(engine),
+            timedelta(hours=settings.journal_hours),
+            SqliteAcceptedRepository(sqlite_path) if sqlite_path else None,
+        )
         if settings.journal_hours
         else None
     )
@@ -130,6 +136,8 @@ def create_app(runtime: IngestRuntime) -> FastAPI:
                 if source.graph is not None:
                     await source.graph.aclose()
             await runtime.producer.stop()
+            if runtime.journal is not None:
+                await runtime.journal.close()
             await runtime.engine.dispose()
 
     app = FastAPI(title="LeadRelay ingest", version="0.1.0", lifespan=lifespan)

@@ -1,35 +1,61 @@
 """The journal: what ingest published, kept for the republish window (see shared/kafka/reset.py).
 
-Appends are batched (one INSERT for every request in flight) and awaited, so a 202 means the
-event is on the broker *and* in the journal; a broker that forgets can then be refilled. A captured
-lead's email index entry (lead_index.py) rides in the same transaction: one write after each ack.
+Appends are batched (one transaction for every request in flight) and awaited, so a 202 means
+the event is on the broker *and* in the journal; a broker that forgets can then be refilled. A
+captured lead's email index entry (lead_index.py) and the request's delivery-ledger entry
+(ledger.py) ride in the same transaction: one write after each ack. On a SQLite file that
+transaction is one hop to a writer thread (sqlite_repository.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.ingest.repository import JournalRepository, LeadIndexRepository
+from services.ingest.repository import (
+    AcceptedRow,
+    DeliveryKey,
+    JournalRepository,
+    RememberedDelivery,
+    SessionAcceptedRepository,
+)
 from shared.batching import MicroBatcher
 from shared.kafka.producer import EventProducer, OutgoingMessage
 
-# event id, what was published, and for a capture (email hash, lead id) for the email index
-Entry = tuple[str, OutgoingMessage, tuple[str, str] | None]
+
+class AcceptedStore(Protocol):
+    async def write(self, rows: Sequence[AcceptedRow], at: datetime) -> None: ...
+
+    async def close(self) -> None: ...
 
 
 class Journal:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], retention: timedelta) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        retention: timedelta,
+        store: AcceptedStore | None = None,
+    ) -> None:
         self._sessions = sessions
         self._retention = retention
-        self._writer: MicroBatcher[Entry, None] = MicroBatcher(self._append_many)
+        self._store = store or SessionAcceptedRepository(sessions)
+        self._writer: MicroBatcher[AcceptedRow, None] = MicroBatcher(self._append_many)
 
     async def append(
-        self, event_id: str, message: OutgoingMessage, person: tuple[str, str] | None = None
+        self,
+        event_id: str,
+        message: OutgoingMessage,
+        person: tuple[str, str] | None = None,
+        delivery: tuple[DeliveryKey, RememberedDelivery] | None = None,
     ) -> None:
-        await self._writer.submit((event_id, message, person))
+        """Journal a published message, with its email-index and delivery-ledger entries."""
+        await self._writer.submit((event_id, message, person, delivery))
+
+    async def close(self) -> None:
+        await self._store.close()
 
     async def republish(self, producer: EventProducer, chunk: int = 500) -> int:
         """Publish the window again, in the order it was first published."""
@@ -48,10 +74,6 @@ class Journal:
         async with self._sessions() as session, session.begin():
             return await JournalRepository(session).forget_before(datetime.now(UTC) - self._retention)
 
-    async def _append_many(self, entries: Sequence[Entry]) -> list[None]:
-        now = datetime.now(UTC)
-        async with self._sessions() as session, session.begin():
-            await JournalRepository(session).append([(e, m) for e, m, _ in entries], now)
-            people = [person for _, _, person in entries if person is not None]
-            await LeadIndexRepository(session).remember_many(people, now)
+    async def _append_many(self, entries: Sequence[AcceptedRow]) -> list[None]:
+        await self._store.write(entries, datetime.now(UTC))
         return [None] * len(entries)

@@ -67,6 +67,11 @@ class DeliveryLedger:
         self._keep(key, delivery)
         await self._writer.submit((key, delivery))
 
+    def note(self, key: DeliveryKey, delivery: RememberedDelivery) -> None:
+        """Remember in memory only: the caller writes the row itself (the journal's batch carries
+        it, so an accepted request costs one transaction, not two)."""
+        self._keep(key, delivery)
+
     async def purge(self) -> int:
         """Forget deliveries older than the retry span (the senders stopped retrying them), in the
         database and in the fingerprints (rebuilt from what is left, so memory stays bounded)."""

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, insert, select, tuple_
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.ingest.tables import deliveries, journal, leads_by_email
 from shared.db.dialect import insert_ignoring_conflicts, upsert
@@ -27,6 +27,14 @@ class RememberedDelivery:
     event_id: str
     lead_id: str
     created_at: datetime
+
+
+# What one acknowledged publish leaves in the database, written in one batched transaction:
+# event id, the journaled message (None: no journal entry), (email hash, lead id) for the email
+# index of a capture, and the delivery for the idempotency ledger when the request had a key.
+AcceptedRow = tuple[
+    str, OutgoingMessage | None, tuple[str, str] | None, tuple[DeliveryKey, RememberedDelivery] | None
+]
 
 
 class DeliveryRepository:
@@ -81,6 +89,25 @@ class DeliveryRepository:
     async def forget_before(self, cutoff: datetime) -> int:
         result = await self.session.execute(delete(deliveries).where(deliveries.c.created_at < cutoff))
         return int(getattr(result, "rowcount", 0) or 0)
+
+
+class SessionAcceptedRepository:
+    """The after-ack batch through the async session (any database; SQLite files get
+    sqlite_repository.SqliteAcceptedRepository, one thread hop per batch)."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def write(self, rows: Sequence[AcceptedRow], at: datetime) -> None:
+        async with self._sessions() as session, session.begin():
+            await JournalRepository(session).append([(e, m) for e, m, _, _ in rows if m is not None], at)
+            await LeadIndexRepository(session).remember_many([p for _, _, p, _ in rows if p], at)
+            await DeliveryRepository(session).remember_many(
+                list({d[0]: d[1] for _, _, _, d in rows if d is not None}.items())
+            )
+
+    async def close(self) -> None:
+        return None
 
 
 class JournalRepository:

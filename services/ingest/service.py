@@ -145,16 +145,22 @@ class IngestService:
         envelope = CloudEvent.wrap(event, subject=lead_id, source=EVENT_SOURCE, time=time, event_id=event_id)
         message = OutgoingMessage(self._topics.lead_events, lead_id.encode(), envelope.to_bytes())
         await self._producer.publish(message)
+        remembered = None
+        if key:
+            remembered = (key, RememberedDelivery(delivery.body_hash, event_id, lead_id, datetime.now(UTC)))
         if self._journal is not None:
+            if remembered is not None:
+                self._ledger.note(*remembered)  # repeats answer 200 from memory at once
             try:
-                await self._journal.append(event_id, message, person)
+                # One transaction: the journal entry, the email index entry, the ledger entry.
+                await self._journal.append(event_id, message, person, remembered)
             except DATABASE_DOWN as exc:
                 # Acknowledged by the broker already; only a later broker reset could lose it now.
+                # A retry after a restart republishes the same event id, which consumers drop.
                 log.warning("journal_append_failed", event_id=event_id, error=repr(exc))
-        if key:
-            remembered = RememberedDelivery(delivery.body_hash, event_id, lead_id, datetime.now(UTC))
+        elif remembered is not None:
             try:
-                await self._ledger.remember(key, remembered)
+                await self._ledger.remember(*remembered)
             except DATABASE_DOWN as exc:
                 # The event is durable already: still a 202. A retry republishes the same event id,
                 # which consumers deduplicate, so nothing is counted twice.

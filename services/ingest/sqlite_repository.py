@@ -1,0 +1,133 @@
+"""What ingest writes after each broker ack, on SQLite, in one thread hop per batch.
+
+Through SQLAlchemy's async engine and aiosqlite, one batch (journal rows, email-index rows,
+delivery-ledger rows) cost ~1 ms of CPU whatever its size: every DBAPI call is a hop to
+aiosqlite's thread and back, and the session and statement machinery runs per call
+(measured: 0.97 ms per transaction against 0.07 ms for the same statements on a plain sqlite3
+connection). Here the whole batch is one function run on a dedicated writer thread with its
+own connection to the same file: BEGIN IMMEDIATE, three executemany, COMMIT.
+
+The statements are compiled from the same SQLAlchemy tables (and datetimes bound through the
+columns' own types), so the rows are exactly what the portable path writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, insert
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError
+
+from services.ingest.repository import AcceptedRow
+from services.ingest.tables import deliveries, journal, leads_by_email
+from shared.db.engine import _sqlite_pragmas  # the same pragmas as every other connection to the file
+
+_DIALECT = sqlite.dialect()
+_JOURNAL = ["event_id", "topic", "key", "value", "published_at"]
+_INDEX = ["email_hash", "lead_id", "updated_at"]
+_DELIVERIES = ["source", "scope", "delivery_key", "body_hash", "event_id", "lead_id", "created_at"]
+
+
+def _sql(statement: Any, columns: list[str]) -> str:
+    return str(statement.compile(dialect=_DIALECT, column_keys=columns))
+
+
+def _upsert_index() -> Any:
+    stmt = sqlite_insert(leads_by_email)
+    return stmt.on_conflict_do_update(
+        index_elements=["email_hash", "lead_id"], set_={"updated_at": stmt.excluded.updated_at}
+    )
+
+
+def _time_binder(table: Table, column: str) -> Callable[[datetime], Any]:
+    """How SQLAlchemy stores this column's datetimes on SQLite (the reads parse that format)."""
+    bind = table.c[column].type.dialect_impl(_DIALECT).bind_processor(_DIALECT)
+    assert bind is not None
+    return bind
+
+
+def sqlite_file(url: URL) -> str | None:
+    """The database file of a plain SQLite URL; None for other databases, in-memory ones (a second
+    connection to `:memory:` would be another, empty database) and `file:` URIs (their options
+    are the session path's business)."""
+    if url.get_backend_name() != "sqlite":
+        return None
+    database = url.database or ""
+    if database in ("", ":memory:") or database.startswith("file:") or url.query:
+        return None
+    return database
+
+
+class SqliteAcceptedRepository:
+    """Batched after-ack writes on a connection of their own, on one thread of their own."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-sqlite-writer")
+        self._conn: sqlite3.Connection | None = None  # opened and used on the writer thread only
+        self._journal_sql = _sql(insert(journal), _JOURNAL)
+        self._index_sql = _sql(_upsert_index(), _INDEX)
+        self._deliveries_sql = _sql(sqlite_insert(deliveries).on_conflict_do_nothing(), _DELIVERIES)
+        self._published = _time_binder(journal, "published_at")
+        self._updated = _time_binder(leads_by_email, "updated_at")
+        self._created = _time_binder(deliveries, "created_at")
+
+    async def write(self, rows: Sequence[AcceptedRow], at: datetime) -> None:
+        await asyncio.get_running_loop().run_in_executor(self._executor, self._write, rows, at)
+
+    async def close(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(self._executor, self._disconnect)
+        self._executor.shutdown(wait=True)
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._conn is None:
+            conn = sqlite3.connect(self._path, timeout=30, isolation_level=None)
+            _sqlite_pragmas(conn, None)
+            self._conn = conn
+        return self._conn
+
+    def _disconnect(self) -> None:
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            conn.close()
+
+    def _write(self, rows: Sequence[AcceptedRow], at: datetime) -> None:
+        published = self._published(at)
+        journaled = [
+            (e, m.topic, m.key.decode() if m.key else None, m.value, published)
+            for e, m, _, _ in rows
+            if m is not None
+        ]
+        updated = self._updated(at)
+        people = [(h, lead, updated) for h, lead in dict.fromkeys(p for _, _, p, _ in rows if p is not None)]
+        accepted = {d[0]: d[1] for _, _, _, d in rows if d is not None}
+        remembered = [
+            (k.source, k.scope, k.key, r.body_hash, r.event_id, r.lead_id, self._created(r.created_at))
+            for k, r in accepted.items()
+        ]
+        try:
+            conn = self._connect()
+            conn.execute("BEGIN IMMEDIATE")  # take the write lock first: no deadlock on upgrade
+            try:
+                if journaled:
+                    conn.executemany(self._journal_sql, journaled)
+                if people:
+                    conn.executemany(self._index_sql, people)
+                if remembered:
+                    conn.executemany(self._deliveries_sql, remembered)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._disconnect()  # a broken connection is reopened by the next batch
+            # As SQLAlchemy would raise it: callers treat SQLAlchemyError as "database down".
+            raise DBAPIError.instance("ingest after-ack batch", None, exc, sqlite3.Error) from exc
