@@ -88,13 +88,21 @@ class ClaimRepository:
         return sorted((Message.of(r) for r in rows), key=lambda m: m.id)
 
     async def renew(self, ids: Collection[int], owner: str, lease_until: datetime) -> None:
-        """Extend the leases this instance still holds (a long send or a full lane keeps its work)."""
-        if ids:
-            await self.session.execute(
-                update(messages)
-                .where(messages.c.id.in_(list(ids)), messages.c.claimed_by == owner)
-                .values(lease_until=lease_until)
-            )
+        """Extend the leases this instance still holds (a long send or a full lane keeps its work).
+        A row being recorded right now (locked by this instance's own write) is skipped, not waited
+        for: recording ends its claim anyway, and waiting could deadlock with that write."""
+        if not ids:
+            return
+        held = (
+            select(messages.c.id)
+            .where(messages.c.id.in_(list(ids)), messages.c.claimed_by == owner)
+            .order_by(messages.c.id)
+        )
+        if self.session.get_bind().dialect.name == "postgresql":
+            held = held.with_for_update(of=messages, skip_locked=True)
+        await self.session.execute(
+            update(messages).where(messages.c.id.in_(held.scalar_subquery())).values(lease_until=lease_until)
+        )
 
     async def release(self, owner: str) -> int:
         """At a clean stop: what this instance claimed and did not send is free for others at once."""

@@ -43,10 +43,19 @@ from shared.logging import get_logger
 from shared.waiting import first_of
 
 log = get_logger(__name__)
+# PostgreSQL's deadlock victim and serialization failure: the transaction is rolled back, try again.
+RETRY_SQLSTATES = ("40P01", "40001")
 Step = Callable[[DeliveryRepository], Awaitable[None]]
 BUFFER = 4  # messages picked per target: this many times its concurrency
 MIN_ROUND_S = 0.01  # rounds at most this often: a burst of commits makes one round, not one each
 DEFAULT_LEASE_S = 30.0
+
+
+def retryable(exc: BaseException) -> bool:
+    """Database down or busy (wait and retry), or this transaction lost a lock race (retry)."""
+    orig = getattr(exc, "orig", None)
+    states = {getattr(e, "sqlstate", None) for e in (exc, orig, getattr(orig, "__cause__", None))}
+    return is_transient_db_error(exc) or any(state in RETRY_SQLSTATES for state in states)
 
 
 def instance_id() -> str:
@@ -230,7 +239,7 @@ class Dispatcher:
                         await step(repo)
                 return
             except Exception as exc:
-                if not is_transient_db_error(exc):
+                if not retryable(exc):
                     raise
                 log.warning("delivery_record_retry", error=repr(exc), retry_in_s=backoff.delay_s)
                 await backoff.wait()
@@ -273,7 +282,7 @@ class Dispatcher:
                 sleep_s = await self._sleep_s()
                 backoff.reset()
             except Exception as exc:
-                if not is_transient_db_error(exc):
+                if not retryable(exc):
                     raise
                 log.warning("delivery_pump_retry", error=repr(exc), retry_in_s=backoff.delay_s)
                 await backoff.wait()

@@ -67,7 +67,7 @@ class _Pending:
         current.update(values)
 
     async def write(self, repo: DeliveryRepository, now: datetime) -> None:
-        for lead_id, values in self.leads.items():
+        for lead_id, values in sorted(self.leads.items()):  # a fixed lock order across consumers
             await _remember(repo, lead_id, values, now)
         if self.messages:
             disabled = await repo.disabled_targets()

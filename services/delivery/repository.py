@@ -120,6 +120,8 @@ class DeliveryRepository:
         executemany statements (the same SQL for every row; one round trip each, not two per row)."""
         if not results:
             return
+        # In id order: every multi-row write to the queue locks rows in the same order (no deadlock).
+        results = sorted(results, key=lambda r: r.message.id)
         status = {"delivered": "delivered", "retry": "pending"}
         await self.session.execute(
             update(messages)

@@ -10,14 +10,17 @@ import asyncio
 import contextlib
 import json
 from collections import Counter, defaultdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import update
 
+from services.delivery.claims import ClaimRepository
 from services.delivery.clock import ManualClock, SystemClock
 from services.delivery.devreceiver import Received, Receiver, Reply
 from services.delivery.operations import list_deliveries
 from services.delivery.repository import DeliveryRepository
+from services.delivery.tables import messages
 from tests.integration.test_delivery_support import (
     SECRET,
     assigned,
@@ -161,3 +164,32 @@ async def test_a_clean_stop_releases_what_it_claimed_and_did_not_send(database_u
     finally:
         await receiver.stop()
     assert receiver.count == 4 and sent_by_a < 4
+
+
+async def test_renewing_never_waits_for_a_row_being_recorded(database_url: str) -> None:
+    """The lock race that once deadlocked a deliverer on PostgreSQL: its round renewing leases
+    while its own group commit records attempts of the same rows in another order."""
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite has one writer: a second write transaction waits by design")
+    receiver = Receiver(lambda _: Reply(200, delay_s=30))
+    url = await receiver.start()
+    config = config_with(deliveries=[endpoint("crm", url)])
+    clock = ManualClock(START)
+    try:
+        async with deliverer(database_url, config, clock, lease_s=LEASE_S) as d:
+            await d.feed_batch(assigned("lead-1", 0), assigned("lead-2", 1))
+            async with d.sessions() as session, session.begin():
+                claimed = await ClaimRepository(session).claim(
+                    "webhook:crm", START, 10, owner="me", lease_until=START + timedelta(seconds=LEASE_S)
+                )
+            ids = [m.id for m in claimed]
+            async with d.sessions() as recording, recording.begin():
+                await recording.execute(
+                    update(messages).where(messages.c.id.in_(ids)).values(updated_at=START)
+                )  # rows locked, as by a record in progress
+                async with d.sessions() as session, session.begin():
+                    renew = ClaimRepository(session).renew(ids, "me", START + timedelta(hours=1))
+                    await asyncio.wait_for(renew, 5)
+    finally:
+        await receiver.stop()
+    assert len(ids) == 2
