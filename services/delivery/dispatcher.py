@@ -11,9 +11,9 @@ every attempt; a restart picks up where it was and never sends before `next_atte
 injected clock. A crash between a send and its record resends it (same `webhook-id`), except on
 at-most-once targets (Slack, email), which are marked before sending and dead-lettered instead.
 
-Several instances: a message is claimed with a lease before it is sent (services/delivery/claims.py),
-so two dispatchers on one database split the due messages; the leases of what an instance holds
-are renewed every third of the lease, and a crashed instance's run out and are taken over.
+Several instances: a message is claimed with a lease before it is sent (claims_repository.py), so
+two dispatchers on one database split the due messages; the leases of what an instance holds are
+renewed every third of the lease, and a crashed instance's run out and are taken over.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.delivery.claims import ClaimRepository
+from services.delivery.claims_repository import ClaimRepository
 from services.delivery.clock import Clock
 from services.delivery.observability import ATTEMPTS, DELIVERY_LAG
 from services.delivery.outcome import Outcome, decide

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.delivery.repository import DeliveryRepository, Message
-from services.delivery.retention import RetentionRepository
+from services.delivery.retention_repository import RetentionRepository
 
 
 class DeliverySummary(BaseModel):

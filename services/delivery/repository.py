@@ -98,7 +98,7 @@ class DeliveryRepository:
         return list((await self.session.execute(stmt)).scalars())
 
     async def next_due(self, busy: Collection[int], now: datetime) -> datetime | None:
-        """When the next unclaimed pending message falls due (claims: services/delivery/claims.py)."""
+        """When the next unclaimed pending message falls due (claims: claims_repository.py)."""
         stmt = select(func.min(messages.c.next_attempt_at)).where(
             messages.c.status == "pending",
             or_(messages.c.lease_until.is_(None), messages.c.lease_until <= now),

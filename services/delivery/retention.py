@@ -13,57 +13,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Collection
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.delivery.clock import Clock
-from services.delivery.tables import attempts, leads, messages
+from services.delivery.retention_repository import BATCH, RetentionRepository
 from shared.db import is_transient_db_error
 from shared.logging import get_logger
 
 log = get_logger(__name__)
-BATCH = 500
-
-
-class RetentionRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def purge_delivered(self, before: datetime, limit: int = BATCH) -> int:
-        """Up to `limit` messages delivered before `before`, with their attempts. How many."""
-        stmt = (
-            select(messages.c.id)
-            .where(messages.c.status == "delivered", messages.c.updated_at < before)
-            .order_by(messages.c.id)
-            .limit(limit)
-        )
-        return await self._delete(list((await self.session.execute(stmt)).scalars()))
-
-    async def purge_dead(self, ids: Collection[int] | None, target: str | None) -> int:
-        """Dead letters (these ids, or all, optionally of one target), with their attempts."""
-        stmt = select(messages.c.id).where(messages.c.status == "dead")
-        if ids is not None:
-            stmt = stmt.where(messages.c.id.in_(list(ids)))
-        if target:
-            stmt = stmt.where(messages.c.target == target)
-        return await self._delete(list((await self.session.execute(stmt)).scalars()))
-
-    async def purge_idle_leads(self, before: datetime) -> int:
-        """Lead-cache rows untouched since `before` that no pending or dead message still needs."""
-        needed = exists().where(
-            messages.c.lead_id == leads.c.lead_id, messages.c.status.in_(("pending", "dead"))
-        )
-        result = await self.session.execute(delete(leads).where(leads.c.updated_at < before, ~needed))
-        return int(result.rowcount)  # type: ignore[attr-defined]
-
-    async def _delete(self, ids: list[int]) -> int:
-        if ids:
-            await self.session.execute(delete(attempts).where(attempts.c.message_pk.in_(ids)))
-            await self.session.execute(delete(messages).where(messages.c.id.in_(ids)))
-        return len(ids)
 
 
 async def purge_expired(

@@ -46,8 +46,8 @@ messages = Table(
     # Set before a send that cannot be deduplicated downstream (Slack, email): after a crash, such a
     # message is not sent again (at most once), it is dead-lettered for a person to decide.
     Column("sending_since", UtcDateTime()),
-    # A leased claim (services/delivery/claims.py): the deliverer instance sending this message, and
-    # until when; renewed while it works, so only a crashed or stalled instance's claim runs out.
+    # A leased claim (claims_repository.py): the deliverer instance sending this message, and until
+    # when; renewed while it works, so only a crashed or stalled instance's claim runs out.
     Column("claimed_by", String(100)),
     Column("lease_until", UtcDateTime()),
 )

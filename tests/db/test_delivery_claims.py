@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import update
 
-from services.delivery.claims import ClaimRepository
+from services.delivery.claims_repository import ClaimRepository
 from services.delivery.clock import ManualClock, SystemClock
 from services.delivery.devreceiver import Received, Receiver, Reply
 from services.delivery.operations import list_deliveries
