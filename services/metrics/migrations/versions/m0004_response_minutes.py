@@ -41,22 +41,26 @@ def _minutes(later: datetime | None, earlier: datetime | None) -> float | None:
 
 
 def _backfill_sqlite() -> None:
+    """A page of leads at a time (by id), so a large file is never held in memory at once."""
     bind = op.get_bind()
-    rows = bind.execute(
-        sa.text("SELECT lead_id, captured_at, assigned_at, first_touch_at FROM metrics_leads")
-    ).all()
+    page = sa.text(
+        "SELECT lead_id, captured_at, assigned_at, first_touch_at FROM metrics_leads "
+        "WHERE lead_id > :after ORDER BY lead_id LIMIT 5000"
+    )
     update = sa.text(
         "UPDATE metrics_leads SET speed_minutes = :speed, system_minutes = :system, "
         "rep_minutes = :rep WHERE lead_id = :lead_id"
     )
-    params = []
-    for lead_id, captured, assigned, touched in rows:
-        c, a, t = _utc(captured), _utc(assigned), _utc(touched)
-        params.append(
-            {"lead_id": lead_id, "speed": _minutes(t, c), "system": _minutes(a, c), "rep": _minutes(t, a)}
-        )
-    if params:
+    after = ""
+    while rows := bind.execute(page, {"after": after}).all():
+        params = []
+        for lead_id, captured, assigned, touched in rows:
+            c, a, t = _utc(captured), _utc(assigned), _utc(touched)
+            params.append(
+                {"lead_id": lead_id, "speed": _minutes(t, c), "system": _minutes(a, c), "rep": _minutes(t, a)}
+            )
         bind.execute(update, params)
+        after = rows[-1][0]
 
 
 def upgrade() -> None:
