@@ -25,7 +25,7 @@ from services.ingest.observability import RequestMetrics
 from services.ingest.service import DATABASE_DOWN, IdempotencyConflict, IngestService, LeadNotFound
 from services.ingest.settings import IngestSettings
 from services.ingest.sqlite_repository import SqliteAcceptedRepository, sqlite_file
-from services.ingest.webhooks.endpoints import webhooks_router
+from services.ingest.webhooks.endpoints import serve_webhooks_without_dependency_resolution, webhooks_router
 from services.ingest.webhooks.sources import ConfiguredSource, build_sources
 from shared.config import LeadRelayConfig, load_config
 from shared.db import create_engine, create_session_factory
@@ -188,4 +188,5 @@ def create_app(runtime: IngestRuntime) -> FastAPI:
     serve_hot_paths_without_dependency_resolution(app)
     app.add_middleware(RequestMetrics, known_sources=frozenset(runtime.sources))
     app.include_router(webhooks_router(list(runtime.sources)))
+    serve_webhooks_without_dependency_resolution(app)
     return app
