@@ -20,6 +20,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from pydantic import ValidationError
@@ -47,11 +48,17 @@ _TRUE = frozenset({"true", "yes", "y", "1", "on", "accepted", "agree", "agreed",
 _FALSE = frozenset({"false", "no", "n", "0", "off", "declined", "unchecked"})
 
 
+_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
+
+
 def normalize(label: str) -> str:
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", label.lower()).split())
+    return " ".join(_NOT_ALNUM.sub(" ", label.lower()).split())
 
 
+@lru_cache(maxsize=4096)
 def guess(label: str) -> str | None:
+    """Cached: a form sends the same field names with every submission, and guessing was a
+    third of a webhook delivery's mapping time (bench/ingest.py). Bounded: labels are input."""
     return _BY_LABEL.get(normalize(label))
 
 
@@ -87,11 +94,11 @@ def _utm_key(ids: Iterable[str]) -> str | None:
 def resolve(fields: Sequence[FormField], field_map: Mapping[str, str]) -> tuple[dict[str, Any], list[int]]:
     """Canonical field -> raw value, and the indexes of the fields so used."""
     chosen: dict[str, Any] = {}
-    used: list[int] = []
+    used: dict[int, None] = {}  # insertion-ordered set: the indexes in the order taken
 
     def take(canonical: str, index: int) -> None:
         chosen[canonical] = fields[index].value
-        used.append(index)
+        used[index] = None
 
     for canonical, key in field_map.items():
         if canonical not in MAPPABLE_FIELDS:
@@ -105,7 +112,7 @@ def resolve(fields: Sequence[FormField], field_map: Mapping[str, str]) -> tuple[
             picked = pick(f)
             if picked and picked not in chosen and i not in used and not _empty(f.value):
                 take(picked, i)
-    return chosen, used
+    return chosen, list(used)
 
 
 def assemble(
