@@ -103,7 +103,7 @@ Index("ix_metrics_lead_stages_stage", lead_stages.c.stage)
 # --- the live dashboard (m0003) -------------------------------------------------------------------
 
 # One row per SLA clock, folded from the router's sla.* events (metrics never reads the router's
-# tables): what the live board shows. Status: open, warned, breached, met.
+# tables): what the live board shows. Status: open, warned, breached, paused, met.
 sla_clocks = Table(
     "metrics_sla_clocks",
     metadata,
@@ -123,6 +123,9 @@ sla_clocks = Table(
     Column("last_action", String(50)),
     Column("closed_at", UtcDateTime()),
     Column("updated_at", UtcDateTime(), nullable=False),
+    # m0006: while paused, status is `paused`, the reason is kept and so is the status to resume to.
+    Column("pause_reason", String(200)),
+    Column("status_before_pause", String(20)),
 )
 # The board reads the not-yet-met clocks by deadline; closed ones are only counted.
 Index("ix_metrics_sla_clocks_status", sla_clocks.c.status, sla_clocks.c.breach_at)

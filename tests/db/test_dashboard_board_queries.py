@@ -64,6 +64,7 @@ async def test_the_board_reads_the_most_urgent_running_clocks(
         "due_soon": sum(1 for c in not_breached if c["breach_at"] <= NOW + timedelta(minutes=15)),
         "breached": sum(1 for c in running if c["status"] == "breached"),
         "escalated": sum(1 for c in running if c["escalations"]),
+        "paused": 0,
     }
     assert sum(r["open"] + r["breached"] for r in by_rep) == len(running)
 

@@ -2,7 +2,9 @@
 
 Applied in the projector's transaction, after the inbox claim, so a redelivery changes nothing.
 A clock's status only moves forward (open → warned → breached → met), so a late warning never
-hides a breach.
+hides a breach. A pause (sla.paused) takes a running clock off the board's running set until
+sla.resumed puts it back with its moved deadlines; events about a paused clock move the status it
+will resume to.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from shared.events import (
     SlaEscalated,
     SlaEvent,
     SlaMet,
+    SlaPaused,
+    SlaResumed,
     SlaStarted,
     SlaWarning,
 )
@@ -32,6 +36,8 @@ LIVE_MODELS: tuple[type[Event], ...] = (
     SlaWarning,
     SlaBreached,
     SlaEscalated,
+    SlaPaused,
+    SlaResumed,
     SlaMet,
 )
 _RANK = {"open": 0, "warned": 1, "breached": 2, "met": 3}
@@ -79,13 +85,26 @@ def _changes(payload: SlaEvent) -> dict[str, Any]:
         case SlaEscalated():
             return owner | {"last_action": payload.action}
         case SlaMet():
-            return {"status": "met", "closed_at": payload.stopped_at}
+            return {"status": "met", "closed_at": payload.stopped_at, "pause_reason": None}
+        case SlaResumed():
+            return owner | {"breach_at": payload.breach_at, "warning_at": payload.warning_at}
     return {}
+
+
+def _pause_changes(payload: SlaPaused | SlaResumed, status: str, before: str | None) -> dict[str, Any]:
+    """Pausing keeps the status to resume to; resuming restores it (a repeat changes nothing)."""
+    if isinstance(payload, SlaPaused):
+        if status == "paused":
+            return {"pause_reason": payload.reason}
+        return {"status": "paused", "status_before_pause": status, "pause_reason": payload.reason}
+    if status != "paused":
+        return {}
+    return {"status": before or "open", "status_before_pause": None, "pause_reason": None}
 
 
 async def _clock(session: AsyncSession, lead_id: str, payload: SlaEvent) -> None:
     changes = _changes(payload) | {"updated_at": datetime.now(UTC)}
-    stmt = select(sla_clocks.c.status, sla_clocks.c.escalations).where(
+    stmt = select(sla_clocks.c.status, sla_clocks.c.escalations, sla_clocks.c.status_before_pause).where(
         sla_clocks.c.clock_id == payload.clock_id
     )
     found = (await session.execute(stmt)).first()
@@ -94,12 +113,23 @@ async def _clock(session: AsyncSession, lead_id: str, payload: SlaEvent) -> None
         base: dict[str, Any] = {"clock_id": payload.clock_id, "lead_id": lead_id, "policy": payload.policy}
         base |= {"target": payload.target, "team": payload.team, "rep_id": payload.rep_id}
         row = base | {"status": "open", "escalations": escalated} | changes
+        if isinstance(payload, SlaPaused):
+            row |= _pause_changes(payload, "open", None)
         await session.execute(insert(sla_clocks).values(**row))
         return
-    status, escalations = found
-    if status == "met" or _RANK.get(changes.get("status", status), 0) < _RANK.get(status, 0):
-        # An older event arriving late (or any after the stop) never moves the clock back.
-        changes = {"updated_at": changes["updated_at"]}
+    status, escalations, before = found
+    if status == "met":
+        changes = {"updated_at": changes["updated_at"]}  # nothing after the stop moves the clock
+    elif isinstance(payload, SlaPaused | SlaResumed):
+        changes |= _pause_changes(payload, status, before)
+    else:
+        current = before if status == "paused" else status
+        if _RANK.get(changes.get("status", current), 0) < _RANK.get(current, 0):
+            # An older event arriving late never moves the clock back.
+            changes = {"updated_at": changes["updated_at"]}
+        if status == "paused" and "status" in changes and changes["status"] != "met":
+            # While paused a status change is where the clock resumes to.
+            changes["status_before_pause"] = changes.pop("status")
     changes["escalations"] = escalations + escalated
     await session.execute(
         update(sla_clocks).where(sla_clocks.c.clock_id == payload.clock_id).values(**changes)

@@ -16,6 +16,7 @@ _KPIS = (
     ("due_soon", "Due in 15 min", "warn"),
     ("breached", "Breached", "bad"),
     ("escalated", "Escalations", "warn"),
+    ("paused", "Paused", ""),
 )
 
 

@@ -55,7 +55,7 @@ class DashboardRepository:
         return [str(r[0]) for r in await self.session.execute(stmt)]
 
     async def clock_counts(self, now: datetime, due_before: datetime) -> dict[str, int]:
-        """Open (not breached), due soon, breached, escalated, among running clocks."""
+        """Open (not breached), due soon, breached, escalated among running clocks; and paused ones."""
         stmt = select(
             func.count().filter(sla_clocks.c.status.in_(("open", "warned"))),
             func.count().filter(sla_clocks.c.status == "warned"),
@@ -66,13 +66,17 @@ class DashboardRepository:
             func.count().filter(sla_clocks.c.escalations > 0),
         ).where(RUNNING)
         row = (await self.session.execute(stmt)).one()
-        return dict(
+        counts = dict(
             zip(
                 ("open", "warned", "due_soon", "breached", "escalated"),
                 (int(v or 0) for v in row),
                 strict=True,
             )
         )
+        # Paused clocks are not running (never due while paused): counted apart.
+        paused = select(func.count()).where(sla_clocks.c.status == "paused")
+        counts["paused"] = int((await self.session.execute(paused)).scalar_one())
+        return counts
 
     async def clocks_by_rep(self) -> list[dict[str, Any]]:
         stmt = (
