@@ -20,7 +20,7 @@ from shared.kafka.brokers import Broker
 from tests.helpers.kafka_tools import read_until
 from tests.helpers.stack import API_KEY, e2e_env
 
-pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.db]
+pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.db, pytest.mark.pairwise]
 LEADS = [
     {"lead_id": "qa-1", "email": "ada@acme.example", "employees": 400, "country": "US", "company": "Acme"},
     {"lead_id": "qa-2", "email": "bob@gmail.com", "country": "US"},  # disqualified

@@ -29,7 +29,7 @@ from tests.helpers.pii import find_values, table_names
 from tests.helpers.stack import API_KEY, METRICS_HEADERS, e2e_env
 from tests.integration.test_delivery_support import SECRET, config_dict, endpoint
 
-pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.db]
+pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.db, pytest.mark.pairwise]
 ADMIN_KEY = "e2e-admin-key"
 KEY = {"X-API-Key": API_KEY}
 ADA = {

@@ -19,7 +19,7 @@ from shared.settings import CommonSettings
 from tests.db.test_sla_timers import MONDAY_10, NY
 from tests.helpers.kafka_tools import produce, read_topic
 
-pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.db]
+pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.db, pytest.mark.pairwise]
 
 
 async def _wait_for(broker: Broker, topic: str, last_type: str, count: int) -> list[CloudEvent]:
