@@ -32,7 +32,10 @@ class DeliveryLedger:
         self._sessions = sessions
         self._retention = retention
         self._cache_size = cache_size
-        self._cache: OrderedDict[DeliveryKey, RememberedDelivery] = OrderedDict()
+        # Plain tuples of strings and datetimes, not the dataclasses: the garbage collector stops
+        # tracking such tuples, so up to `cache_size` entries cost its full collections nothing
+        # (as dataclass instances they were walked on every one: bench/ingest.py, signed deliveries).
+        self._cache: OrderedDict[_Key, _Record] = OrderedDict()
         self._seen: set[int] = set()
         self._loaded = False
         self._finder: MicroBatcher[DeliveryKey, RememberedDelivery | None] = MicroBatcher(self._find_many)
@@ -54,10 +57,10 @@ class DeliveryLedger:
     async def find(self, key: DeliveryKey) -> RememberedDelivery | None:
         if self._loaded and _fingerprint(key) not in self._seen:
             return None  # never accepted here: no database read
-        cached = self._cache.get(key)
-        if cached is not None and cached.created_at >= self._fresh_since():
-            self._cache.move_to_end(key)
-            return cached
+        cached = self._cache.get(_key(key))
+        if cached is not None and cached[3] >= self._fresh_since():
+            self._cache.move_to_end(_key(key))
+            return RememberedDelivery(*cached)
         found = await self._finder.submit(key)
         if found is not None:
             self._keep(key, found)
@@ -84,8 +87,10 @@ class DeliveryLedger:
 
     def _keep(self, key: DeliveryKey, delivery: RememberedDelivery) -> None:
         self._seen.add(_fingerprint(key))
-        self._cache[key] = delivery
-        self._cache.move_to_end(key)
+        cache_key = _key(key)
+        d = delivery
+        self._cache[cache_key] = (d.body_hash, d.event_id, d.lead_id, d.created_at)
+        self._cache.move_to_end(cache_key)
         while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
 
@@ -98,6 +103,14 @@ class DeliveryLedger:
         async with self._sessions() as session, session.begin():
             await DeliveryRepository(session).remember_many(list({k: r for k, r in items}.items()))
         return [None] * len(items)
+
+
+_Key = tuple[str, str, str]
+_Record = tuple[str, str, str, datetime]
+
+
+def _key(key: DeliveryKey) -> _Key:
+    return (key.source, key.scope, key.key)
 
 
 def _fingerprint(key: DeliveryKey) -> int:
