@@ -118,9 +118,13 @@ def bench_config(tmp: Path) -> Path:
 
 
 def start_server(name: str, app: str, port: int, env: dict[str, str], log_dir: Path) -> ServiceProcess:
-    """One uvicorn worker pinned to the server core, started and waited for by the dev stack."""
+    """One uvicorn worker pinned to the server core, started and waited for by the dev stack.
+
+    uvloop and httptools (both in requirements.lock) named explicitly for both apps: they are what
+    uvicorn's `auto` picks, and so what `leadrelay ingest` runs on (shared/runtime.serve)."""
     argv = ["taskset", "-c", SERVER_CORE, sys.executable, "-m", "uvicorn", app, "--factory"]
     argv += ["--port", str(port), "--no-access-log", "--log-level", "warning"]
+    argv += ["--loop", "uvloop", "--http", "httptools"]
     server = start_service(name, env, log_dir, port=port, argv=argv)
     try:
         wait_ready([server], timeout_s=30)
