@@ -14,6 +14,9 @@ INGESTED = Counter(
 REQUESTS = Counter(
     "leadrelay_ingest_http_requests_total", "Ingest HTTP answers by source and status", ["source", "status"]
 )
+# Erasures (POST /v1/erasures): how many were asked for, and how many leads they reached.
+ERASURES = Counter("leadrelay_ingest_erasures_total", "Erasures carried out (publish and local erase)")
+ERASED_LEADS = Counter("leadrelay_ingest_erased_leads_total", "Leads an erasure published person.erased for")
 LATENCY = Histogram(
     "leadrelay_ingest_request_seconds",
     "Time to answer an ingest request (202 includes the broker's ack)",

@@ -50,10 +50,13 @@ def test_erasure_publishes_one_event_per_lead_and_erases_ingests_copies(
     assert ben.status_code == 202
     assert "ingest_journal" in _in_db(database_url, lambda e: find_values(e, ADA_VALUES))
 
+    before = _erasure_counters(client)
     answer = client.post("/v1/erasures", json={"email": " ada.lovelace@analytical.EXAMPLE"}, headers=ADMIN)
     assert answer.status_code == 202, answer.text
     body = answer.json()
     assert (sorted(body["lead_ids"]), body["events"]) == (sorted(ids), 2)
+    after = _erasure_counters(client)
+    assert (after[0] - before[0], after[1] - before[1]) == (1.0, 2.0)  # one erasure, two leads
 
     events = lead_events(broker, topic_prefix, 5)
     erased = [e for e in events if e.type == "person.erased"]
@@ -78,6 +81,16 @@ def test_erasure_publishes_one_event_per_lead_and_erases_ingests_copies(
     again = client.post("/v1/erasures", json={"email": "ada.lovelace@analytical.example"}, headers=ADMIN)
     assert again.status_code == 202 and again.json()["lead_ids"] == []
     assert "nothing to erase" in again.json()["detail"]
+
+
+def _erasure_counters(client: TestClient) -> tuple[float, float]:
+    """leadrelay_ingest_erasures_total and leadrelay_ingest_erased_leads_total from /metrics."""
+    values = {"leadrelay_ingest_erasures_total": 0.0, "leadrelay_ingest_erased_leads_total": 0.0}
+    for line in client.get("/metrics").text.splitlines():
+        name, _, value = line.partition(" ")
+        if name in values:
+            values[name] = float(value)
+    return values["leadrelay_ingest_erasures_total"], values["leadrelay_ingest_erased_leads_total"]
 
 
 def _in_db(url: str, query: Callable[[AsyncEngine], Awaitable[T]]) -> T:

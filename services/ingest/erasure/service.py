@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.ingest.erasure.repository import ErasureRepository
 from services.ingest.journal import Journal
 from services.ingest.lead_index import email_hash
+from services.ingest.observability import ERASED_LEADS, ERASURES
 from shared.events import CloudEvent, PersonErased, Topics, new_event_id, stable_id
 from shared.kafka import EventProducer
 from shared.kafka.producer import OutgoingMessage
@@ -73,6 +74,8 @@ class ErasureService:
             repo = ErasureRepository(session)
             rewritten = await repo.rewrite_journal(lead_ids, lambda raw: erase_event(raw, values, pseudonym))
             await repo.index.forget(hashed)
+        ERASURES.inc()
+        ERASED_LEADS.inc(len(lead_ids))
         log.info("person_erased", erasure_id=erasure_id, leads=len(lead_ids), journal_entries=rewritten)
         return ErasureReceipt(erasure_id, lead_ids, tuple(e for e, _ in messages), rewritten)
 
