@@ -6,6 +6,13 @@ so services can be deployed and migrated independently against one database.
 
 from __future__ import annotations
 
+import asyncio
+import fcntl
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection
@@ -31,5 +38,25 @@ async def upgrade_to_head(engine: AsyncEngine, package: str, version_table: str)
         cfg.attributes["connection"] = sync_conn
         command.upgrade(cfg, "head")
 
-    async with engine.begin() as conn:
-        await conn.run_sync(run)
+    async with _sqlite_migration_lock(engine):
+        async with engine.begin() as conn:
+            await conn.run_sync(run)
+
+
+@asynccontextmanager
+async def _sqlite_migration_lock(engine: AsyncEngine) -> AsyncIterator[None]:
+    """Several processes starting at once on one SQLite file (two deliverers, `leadrelay up`'s
+    services): one migrates, the others wait and then find it done. A transaction cannot do this
+    on SQLite, where each DDL statement commits on its own, so the lock is a file lock beside the
+    database. PostgreSQL takes an advisory lock instead (alembic_env.run_migrations)."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        yield
+        return
+    path = Path(database)
+    fd = os.open(path.with_name(f"{path.name}.migrate-lock"), os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        await asyncio.to_thread(fcntl.flock, fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
