@@ -117,7 +117,7 @@ def report_scope(
 ) -> Scope:
     as_of = _moment(as_of_text, "as_of", date_allowed=False)
     assert as_of is None or isinstance(as_of, datetime)
-    timezone = tz or config.reporting.timezone
+    timezone = config.reporting.timezone if tz is None else tz  # `tz=` (empty) is an error, not the default
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
