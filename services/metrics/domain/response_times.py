@@ -64,10 +64,26 @@ def summarize(samples: list[Sample], target_minutes: float) -> ResponseSummary:
     met = sum(1 for s in samples if s.sla == "met")
     breached = sum(1 for s in samples if s.sla == "breached")
     within = sum(1 for v in speeds if v <= target_minutes)
+    systems = [s.system for s in samples if s.system is not None]
+    reps = [s.rep for s in samples if s.rep is not None]
+    return assemble(speeds, systems, reps, bands, (met, breached), within, target_minutes)
+
+
+def assemble(
+    speeds: list[float],
+    systems: list[float],
+    reps: list[float],
+    bands: dict[str, int],
+    sla: tuple[int, int],
+    within: int,
+    target_minutes: float,
+) -> ResponseSummary:
+    """The summary from counted parts (shared by `summarize` and the column-wise SQLite path)."""
+    met, breached = sla
     return ResponseSummary(
         speed_to_lead=delay_stats(speeds),
-        system_delay=delay_stats([s.system for s in samples if s.system is not None]),
-        rep_delay=delay_stats([s.rep for s in samples if s.rep is not None]),
+        system_delay=delay_stats(systems),
+        rep_delay=delay_stats(reps),
         bands=bands,
         band_shares={k: ratio(n, len(speeds)) for k, n in bands.items()},
         sla_met=met,

@@ -8,8 +8,8 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 
-from services.metrics.domain.response_times import ResponseSummary, delay_stats
-from services.metrics.domain.stats import BANDS, ratio
+from services.metrics.domain.response_times import ResponseSummary, assemble
+from services.metrics.domain.stats import BANDS
 
 Row = tuple[float | None, float | None, float | None, str | None]  # speed, system, rep, sla
 
@@ -24,16 +24,4 @@ def summarize_rows(rows: Sequence[Row], target_minutes: float) -> ResponseSummar
     bands = {name: edges[i + 1] - edges[i] for i, (name, _, _) in enumerate(BANDS)}
     met, breached = slas.count("met"), slas.count("breached")
     within = bisect_right(speeds, target_minutes)
-    return ResponseSummary(
-        speed_to_lead=delay_stats(speeds),
-        system_delay=delay_stats(systems),
-        rep_delay=delay_stats(reps),
-        bands=bands,
-        band_shares={k: ratio(n, len(speeds)) for k, n in bands.items()},
-        sla_met=met,
-        sla_breached=breached,
-        sla_compliance=ratio(met, met + breached),
-        target_minutes=target_minutes,
-        within_target=within,
-        within_target_share=ratio(within, len(speeds)),
-    )
+    return assemble(speeds, systems, reps, bands, (met, breached), within, target_minutes)
