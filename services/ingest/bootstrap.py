@@ -15,10 +15,11 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.ingest.endpoints import post_activity, post_lead
 from services.ingest.endpoints import router as api_router
-from services.ingest.endpoints import serve_hot_paths_without_dependency_resolution
 from services.ingest.erasure import ErasureService
 from services.ingest.erasure import router as erasure_router
+from services.ingest.front_door import IngestApp
 from services.ingest.journal import Journal
 from services.ingest.lead_index import LeadIndex
 from services.ingest.ledger import DeliveryLedger
@@ -26,7 +27,7 @@ from services.ingest.observability import RequestMetrics
 from services.ingest.service import DATABASE_DOWN, IdempotencyConflict, IngestService, LeadNotFound
 from services.ingest.settings import IngestSettings
 from services.ingest.sqlite_repository import SqliteAcceptedRepository, sqlite_file
-from services.ingest.webhooks.endpoints import serve_webhooks_without_dependency_resolution, webhooks_router
+from services.ingest.webhooks.endpoints import post_webhook_at_front_door, webhooks_router
 from services.ingest.webhooks.sources import ConfiguredSource, build_sources
 from shared.config import LeadRelayConfig, load_config
 from shared.db import create_engine, create_session_factory
@@ -153,7 +154,7 @@ def create_app(runtime: IngestRuntime) -> FastAPI:
                 await runtime.journal.close()
             await runtime.engine.dispose()
 
-    app = FastAPI(title="LeadRelay ingest", version="0.1.0", lifespan=lifespan)
+    app = IngestApp(title="LeadRelay ingest", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.ingest = runtime.service
     app.state.sources = runtime.sources
@@ -198,8 +199,9 @@ def create_app(runtime: IngestRuntime) -> FastAPI:
     app.include_router(ops_router(runtime.readiness))
     app.include_router(api_router)
     app.include_router(erasure_router)
-    serve_hot_paths_without_dependency_resolution(app)
-    app.add_middleware(RequestMetrics, known_sources=frozenset(runtime.sources))
+    known = frozenset(runtime.sources)
+    app.add_middleware(RequestMetrics, known_sources=known)  # what the front door does not serve
     app.include_router(webhooks_router(list(runtime.sources)))
-    serve_webhooks_without_dependency_resolution(app)
+    front = {"/v1/leads": post_lead, "/v1/activities": post_activity}
+    app.serve_at_front_door(front, post_webhook_at_front_door, known)
     return app

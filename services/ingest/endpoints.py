@@ -6,11 +6,10 @@ from __future__ import annotations
 import hmac
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
-from starlette.routing import Route
 
 from services.ingest.observability import INGESTED
 from services.ingest.schemas import Accepted, ActivityIn, LeadIn
@@ -210,19 +209,3 @@ async def _accepted_request(request: Request, model: type[M]) -> tuple[IngestSer
     body = parse_json(model, raw)
     service: IngestService = state.ingest
     return service, body, DeliveryRef.of(key, raw)
-
-
-def serve_hot_paths_without_dependency_resolution(app: FastAPI) -> None:
-    """Serve POST /v1/leads and /v1/activities through plain Starlette routes placed first.
-
-    Both endpoints already take only the `Request` and return a `Response`, so they run as they
-    are; the FastAPI routes stay for the OpenAPI document (and answer nothing). Why: FastAPI's
-    per-request dependency and query-parameter resolution was ~15% of a request's CPU in the
-    ingest profile (bench/ingest.py), for nothing these endpoints use. Errors still go through
-    the app's exception handlers, so answers are the same.
-    """
-    hot = [
-        Route("/v1/leads", post_lead, methods=["POST"]),
-        Route("/v1/activities", post_activity, methods=["POST"]),
-    ]
-    app.router.routes[:0] = hot

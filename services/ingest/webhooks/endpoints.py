@@ -12,10 +12,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, ValidationError
-from starlette.routing import Route
 
 from services.ingest.endpoints import Service, Settings, read_raw_body
 from services.ingest.observability import INGESTED
@@ -207,10 +206,9 @@ async def accept_webhook(
     return JSONResponse(body.model_dump(), status_code=code)
 
 
-async def post_webhook_without_dependency_resolution(request: Request) -> JSONResponse:
-    """`POST /v1/sources/{source}/webhooks` as a plain Starlette route (see
-    `serve_webhooks_without_dependency_resolution`): the same checks and answers, no FastAPI
-    dependency solving, query or cookie parsing per delivery."""
+async def post_webhook_at_front_door(request: Request) -> JSONResponse:
+    """`POST /v1/sources/{source}/webhooks` as the front door serves it (services/ingest/front_door.py):
+    the same checks and answers as the routed endpoint, without FastAPI's dependency solving."""
     state = request.app.state
     name = request.path_params["source"]
     sources: dict[str, ConfiguredSource] = state.sources
@@ -221,16 +219,6 @@ async def post_webhook_without_dependency_resolution(request: Request) -> JSONRe
             f"no webhook source {name!r} is configured; declare it under `sources:` in the config",
         )
     return await accept_webhook(request, source, state.ingest, state.settings)
-
-
-def serve_webhooks_without_dependency_resolution(app: FastAPI) -> None:
-    """Serve webhook deliveries through a plain Starlette route placed first, as the API writes
-    are (endpoints.serve_hot_paths_without_dependency_resolution). Profiled under bench/ingest.py:
-    FastAPI's dependency solving (source, service, settings, the path parameter) and its query and
-    cookie parsing were ~13% of a signed delivery's CPU. The FastAPI route stays for the OpenAPI
-    document and the subscription check (GET)."""
-    hot = post_webhook_without_dependency_resolution
-    app.router.routes.insert(0, Route("/v1/sources/{source}/webhooks", hot, methods=["POST"]))
 
 
 def subscription_check(request: Request, source: ConfiguredSource) -> PlainTextResponse:
