@@ -2,7 +2,8 @@
 
 BENCH_ABLATE is a comma list of: `produce` (publish returns at once, no broker round trip), `sqlite` (the
 after-ack batch and the ledger write return at once), `metrics` (the request-metrics middleware passes
-through). Only for measuring what each part costs: a stubbed app acknowledges what it did not store.
+through, as do the front door's answer counter and latency histogram).
+Only for measuring what each part costs: a stubbed app acknowledges what it did not store.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 from fastapi import FastAPI
 
 import services.ingest.bootstrap as ingest_bootstrap
+import services.ingest.front_door as front_door
 from bench.serve_ingest import create_app as create_ingest_app
 from services.ingest.journal import Journal
 from services.ingest.lead_index import LeadIndex
@@ -26,6 +28,17 @@ class _PassThrough:
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         await self.app(scope, receive, send)
+
+
+class _NoMetric:
+    def labels(self, *_: Any) -> _NoMetric:
+        return self
+
+    def inc(self, *_: Any) -> None:
+        return None
+
+    def observe(self, *_: Any) -> None:
+        return None
 
 
 async def _nothing(*_: Any, **__: Any) -> None:
@@ -46,4 +59,6 @@ def create_app() -> FastAPI:
         DeliveryLedger.remember = _nothing  # type: ignore[method-assign]
     if "metrics" in ablate:
         ingest_bootstrap.RequestMetrics = _PassThrough  # type: ignore[attr-defined,assignment]
+        front_door._ANSWERS = _NoMetric()  # type: ignore[assignment]
+        front_door.LATENCY = _NoMetric()  # type: ignore[assignment]
     return create_ingest_app()

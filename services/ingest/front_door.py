@@ -20,31 +20,15 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
-from prometheus_client import Counter
 from starlette.requests import ClientDisconnect
 from starlette.types import Receive, Scope, Send
 
-from services.ingest.observability import LATENCY, REQUESTS
+from services.ingest.observability import LATENCY, REQUESTS, LabelCache
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 Handler = Callable[[Request, Exception], Any]
 
 _WEBHOOKS_PREFIX, _WEBHOOKS_SUFFIX = "/v1/sources/", "/webhooks"
-
-
-class LabelCache:
-    """Prometheus children by label values, looked up once: `.labels()` formats and hashes its
-    arguments on every call (~1 µs, several times a request)."""
-
-    def __init__(self, metric: Counter) -> None:
-        self._metric = metric
-        self._children: dict[tuple[str, ...], Any] = {}
-
-    def inc(self, *values: str) -> None:
-        child = self._children.get(values)
-        if child is None:
-            child = self._children[values] = self._metric.labels(*values)
-        child.inc()
 
 
 _ANSWERS = LabelCache(REQUESTS)

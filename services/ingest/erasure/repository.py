@@ -17,7 +17,10 @@ class ErasureRepository:
         self.index = LeadIndexRepository(session)
 
     async def rewrite_journal(self, lead_ids: Sequence[str], rewrite: Callable[[bytes], bytes]) -> int:
-        """Replace the journaled bytes of these leads' events by `rewrite(bytes)`; how many rows."""
+        """Replace the journaled bytes of these leads' events by `rewrite(bytes)`; how many rows.
+
+        A scan of the journal's window (no index on the lead id, see migration i0006): erasures
+        are rare, journal writes are every request."""
         if not lead_ids:
             return 0
         c = journal.c

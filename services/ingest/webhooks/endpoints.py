@@ -16,8 +16,8 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, ValidationError
 
-from services.ingest.endpoints import Service, Settings, read_raw_body
-from services.ingest.observability import INGESTED
+from services.ingest.endpoints import Service, Settings, read_raw_body, request_headers
+from services.ingest.observability import INGESTED, LabelCache
 from services.ingest.schemas import LeadIn
 from services.ingest.service import DeliveryRef, IngestService, Receipt
 from services.ingest.settings import IngestSettings
@@ -33,6 +33,8 @@ from services.ingest.sources import (
 )
 from services.ingest.webhooks.rate_limit import TokenBucket
 from services.ingest.webhooks.sources import ConfiguredSource
+
+_ANSWERED = LabelCache(INGESTED)
 
 
 class AcceptedLead(BaseModel):
@@ -166,18 +168,21 @@ async def accept_webhook(
 ) -> JSONResponse:
     wait_s = source.limit.take()
     if wait_s:
-        INGESTED.labels(f"webhook:{source.name}", "429").inc()
+        _ANSWERED.inc(f"webhook:{source.name}", "429")
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
             f"source {source.name} is over its rate limit",
             headers={"Retry-After": TokenBucket.retry_after(wait_s)},
         )
-    raw = await read_raw_body(request, settings.max_body_bytes, source.adapter.accepted_content_types)
+    headers = request_headers(request)
+    raw = await read_raw_body(
+        request, settings.max_body_bytes, source.adapter.accepted_content_types, headers
+    )
     inbound = _inbound(request, raw, settings.public_url)
     try:
         source.adapter.verify(inbound, source.secrets, datetime.now(UTC))
     except SignatureError as exc:
-        INGESTED.labels(f"webhook:{source.name}", "401").inc()
+        _ANSWERED.inc(f"webhook:{source.name}", "401")
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, exc.reason) from exc
     try:
         mapped = await map_request(source.adapter, inbound, source.options, source.graph)
@@ -185,7 +190,7 @@ async def accept_webhook(
             await service.capture_lead(_lead_in(m), source.name, _delivery(m)) for m in mapped
         ]
     except PayloadError as exc:
-        INGESTED.labels(f"webhook:{source.name}", "422").inc()
+        _ANSWERED.inc(f"webhook:{source.name}", "422")
         detail = [{"loc": ["body", *exc.field.split(".")], "msg": exc.reason, "type": "payload_error"}]
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from exc
     except GraphError as exc:
@@ -197,7 +202,7 @@ async def accept_webhook(
             headers={"Retry-After": "30"},
         ) from exc
     code = status.HTTP_200_OK if all(r.replayed for r in receipts) else status.HTTP_202_ACCEPTED
-    INGESTED.labels(f"webhook:{source.name}", str(code)).inc()
+    _ANSWERED.inc(f"webhook:{source.name}", str(code))
     body = WebhookAccepted(
         event_id=receipts[0].event_id if receipts else None,
         lead_id=receipts[0].lead_id if receipts else None,
