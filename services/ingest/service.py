@@ -11,7 +11,6 @@ endpoint: the same key on `/v1/leads` and `/v1/activities` names two different d
 from __future__ import annotations
 
 import hashlib
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -23,6 +22,7 @@ from services.ingest.ledger import DeliveryLedger
 from services.ingest.repository import DeliveryKey, RememberedDelivery
 from services.ingest.schemas import ActivityIn, LeadIn
 from shared.events import ActivityRecorded, CloudEvent, Event, LeadCaptured, Topics, new_event_id, stable_id
+from shared.events.ids import random_id
 from shared.kafka import EventProducer
 from shared.kafka.producer import OutgoingMessage
 from shared.logging import get_logger
@@ -87,9 +87,7 @@ class IngestService:
         if key and (seen := await self._seen(key, delivery)):
             return seen
         now = datetime.now(UTC)
-        lead_id = body.lead_id or (
-            stable_id("lead", key.source, key.scope, key.key) if key else str(uuid.uuid4())
-        )
+        lead_id = body.lead_id or (stable_id("lead", key.source, key.scope, key.key) if key else random_id())
         # The LeadIn itself, not body.lead(): it is a LeadData validated already, and pydantic
         # serialises a field by its declared type, so the event's bytes are the same without a
         # second validation (tests/unit/test_ingest_hot_path.py).

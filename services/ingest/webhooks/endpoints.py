@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, ValidationError
 
 from services.ingest.endpoints import Service, Settings, read_raw_body, request_headers
@@ -93,13 +93,16 @@ def _inbound(request: Request, body: bytes, public_url: str | None) -> InboundRe
         url = (
             public_url.rstrip("/") + request.url.path + (f"?{request.url.query}" if request.url.query else "")
         )
+    # Read off the scope: names come lower-cased from the server, values as latin-1 (as Starlette
+    # decodes them), the last of a repeated name wins; no query string, no parsing.
+    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in request.scope["headers"]}
     return InboundRequest(
         method=request.method,
         url=url,
-        headers={k.lower(): v for k, v in request.headers.items()},
+        headers=headers,
         body=body,
-        content_type=request.headers.get("content-type", "").split(";")[0].strip().lower(),
-        query=dict(request.query_params),
+        content_type=headers.get("content-type", "").split(";")[0].strip().lower(),
+        query=dict(request.query_params) if request.scope.get("query_string") else {},
     )
 
 
@@ -133,7 +136,7 @@ def webhooks_router(names: Sequence[str]) -> APIRouter:
     )
     async def post_webhook(
         request: Request, service: Service, settings: Settings, source: ConfiguredSource = source_dep
-    ) -> JSONResponse:
+    ) -> Response:
         """A form tool's webhook: verified over the exact bytes, mapped to canonical leads, published."""
         return await accept_webhook(request, source, service, settings)
 
@@ -165,7 +168,7 @@ _BODY: dict[str, Any] = {
 
 async def accept_webhook(
     request: Request, source: ConfiguredSource, service: IngestService, settings: IngestSettings
-) -> JSONResponse:
+) -> Response:
     wait_s = source.limit.take()
     if wait_s:
         _ANSWERED.inc(f"webhook:{source.name}", "429")
@@ -208,10 +211,10 @@ async def accept_webhook(
         lead_id=receipts[0].lead_id if receipts else None,
         leads=[AcceptedLead(event_id=r.event_id, lead_id=r.lead_id, replayed=r.replayed) for r in receipts],
     )
-    return JSONResponse(body.model_dump(), status_code=code)
+    return Response(body.model_dump_json(), status_code=code, media_type="application/json")
 
 
-async def post_webhook_at_front_door(request: Request) -> JSONResponse:
+async def post_webhook_at_front_door(request: Request) -> Response:
     """`POST /v1/sources/{source}/webhooks` as the front door serves it (services/ingest/front_door.py):
     the same checks and answers as the routed endpoint, without FastAPI's dependency solving."""
     state = request.app.state
