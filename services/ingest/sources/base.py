@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import from_json
 
 from shared.events.models import LeadData
 
@@ -190,8 +190,12 @@ def check_window(signed_at: datetime, now: datetime, tolerance_s: int) -> None:
 
 
 def parse_json(request: InboundRequest) -> Any:
+    """The body's JSON, by pydantic-core's parser (about twice as fast as `json.loads` on form
+    payloads); the same Python values, NaN and Infinity accepted as `json.loads` accepts them. A
+    lone surrogate escape (`"\\ud800"`) is refused here, where `json.loads` let it through to fail
+    later: no UTF-8 encoder downstream could write it."""
     try:
-        return json.loads(request.body)
+        return from_json(request.body, allow_inf_nan=True)
     except (ValueError, UnicodeDecodeError) as exc:
         raise PayloadError("body", "not valid JSON") from exc
 

@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
 from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, ValidationError
+from pydantic_core import to_json
 
 from services.ingest.endpoints import Service, Settings, read_raw_body, request_headers
 from services.ingest.observability import INGESTED, LabelCache
@@ -113,8 +114,9 @@ def _delivery(mapped: MappedLead) -> DeliveryRef:
 
 def _lead_in(mapped: MappedLead) -> LeadIn:
     try:
+        # The lead's own field values as they are (no dump to plain data first): validated already.
         return LeadIn.model_validate(
-            {**mapped.lead.model_dump(), "lead_id": mapped.lead_id, "occurred_at": mapped.occurred_at}
+            {**dict(mapped.lead), "lead_id": mapped.lead_id, "occurred_at": mapped.occurred_at}
         )
     except ValidationError as exc:
         first = exc.errors(include_url=False, include_input=False)[0]
@@ -206,12 +208,13 @@ async def accept_webhook(
         ) from exc
     code = status.HTTP_200_OK if all(r.replayed for r in receipts) else status.HTTP_202_ACCEPTED
     _ANSWERED.inc(f"webhook:{source.name}", str(code))
-    body = WebhookAccepted(
-        event_id=receipts[0].event_id if receipts else None,
-        lead_id=receipts[0].lead_id if receipts else None,
-        leads=[AcceptedLead(event_id=r.event_id, lead_id=r.lead_id, replayed=r.replayed) for r in receipts],
-    )
-    return Response(body.model_dump_json(), status_code=code, media_type="application/json")
+    # WebhookAccepted's JSON, written from plain values (the models are the documented schema).
+    body = {
+        "event_id": receipts[0].event_id if receipts else None,
+        "lead_id": receipts[0].lead_id if receipts else None,
+        "leads": [{"event_id": r.event_id, "lead_id": r.lead_id, "replayed": r.replayed} for r in receipts],
+    }
+    return Response(to_json(body), status_code=code, media_type="application/json")
 
 
 async def post_webhook_at_front_door(request: Request) -> Response:
