@@ -114,9 +114,10 @@ def _delivery(mapped: MappedLead) -> DeliveryRef:
 
 def _lead_in(mapped: MappedLead) -> LeadIn:
     try:
-        # The lead's own field values as they are (no dump to plain data first): validated already.
+        # The lead's field values as they are, validated already: no dump to plain data first
+        # (LeadData forbids extra fields, so its __dict__ is exactly its fields).
         return LeadIn.model_validate(
-            {**dict(mapped.lead), "lead_id": mapped.lead_id, "occurred_at": mapped.occurred_at}
+            {**mapped.lead.__dict__, "lead_id": mapped.lead_id, "occurred_at": mapped.occurred_at}
         )
     except ValidationError as exc:
         first = exc.errors(include_url=False, include_input=False)[0]
