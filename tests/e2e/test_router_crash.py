@@ -21,8 +21,8 @@ LEADS = 60
 KILLS_AT = (15, 40)  # after these leads' 202s
 # What a kill may repeat: the outbox batch in flight, i.e. the events of the leads the router had
 # decided but not yet marked published. That grows with how far the router trails ingest at the
-# kill, not with a fixed count: 8 events in all were seen on Apache Kafka, and 28 (about 5 leads a
-# kill) on the embedded broker once ingest answered faster. 10 leads a kill leaves room for that
+# kill, not with a fixed count: 8 events in all were seen on Apache Kafka, and 28 (7 leads, 4 events
+# each) on the embedded broker once ingest answered faster. 10 leads a kill leaves room for that
 # and still fails "republish everything" (every lead before the second kill: 41 leads).
 IN_FLIGHT_LEADS = 10
 
