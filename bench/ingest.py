@@ -117,6 +117,20 @@ def bench_config(tmp: Path) -> Path:
     return path
 
 
+def bench_env(bootstrap: str, tmp: Path) -> dict[str, str]:
+    """The environment bench/serve_ingest.py (and its ablated twin) read: this process's own,
+    without any LEADRELAY_ setting of the caller's, pointed at the bench broker and a fresh database."""
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith("LEADRELAY_")},
+        "BENCH_KAFKA_BOOTSTRAP": bootstrap,
+        "BENCH_DATABASE_URL": f"sqlite+aiosqlite:///{tmp / 'ingest.db'}",
+        "BENCH_TOPIC_PREFIX": "bench.",
+        "BENCH_API_KEY": "bench-key",
+        "LEADRELAY_CONFIG": str(bench_config(tmp)),
+        "LEADRELAY_LOG_LEVEL": "WARNING",
+    }
+
+
 def start_server(name: str, app: str, port: int, env: dict[str, str], log_dir: Path) -> ServiceProcess:
     """One uvicorn worker pinned to the server core, started and waited for by the dev stack.
 
@@ -217,15 +231,7 @@ def main() -> None:
     broker.start()
     assert broker.pid is not None
     subprocess.run(["taskset", "-acp", CLIENT_CORE, str(broker.pid)], check=True, capture_output=True)
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("LEADRELAY_")},
-        "BENCH_KAFKA_BOOTSTRAP": broker.bootstrap,
-        "BENCH_DATABASE_URL": f"sqlite+aiosqlite:///{tmp / 'ingest.db'}",
-        "BENCH_TOPIC_PREFIX": "bench.",
-        "BENCH_API_KEY": "bench-key",
-        "LEADRELAY_CONFIG": str(bench_config(tmp)),
-        "LEADRELAY_LOG_LEVEL": "WARNING",
-    }
+    env = bench_env(broker.bootstrap, tmp)
     targets = [
         Target("bare", "(a) bare FastAPI", "bench.serve_baseline:create_app", "/v1/leads"),
         Target("leads", "(b) /v1/leads durable", "bench.serve_ingest:create_app", "/v1/leads"),

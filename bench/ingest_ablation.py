@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -33,7 +32,7 @@ from bench.ingest import (
     LEAD,
     SIGNED_LUA,
     STATIC_LUA,
-    bench_config,
+    bench_env,
     cpu_seconds,
     require_wrk,
     run_wrk,
@@ -62,15 +61,7 @@ def main() -> None:
     broker.start()
     assert broker.pid is not None
     subprocess.run(["taskset", "-acp", CLIENT_CORE, str(broker.pid)], check=True, capture_output=True)
-    base_env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("LEADRELAY_")},
-        "BENCH_KAFKA_BOOTSTRAP": broker.bootstrap,
-        "BENCH_DATABASE_URL": f"sqlite+aiosqlite:///{tmp / 'ingest.db'}",
-        "BENCH_TOPIC_PREFIX": "bench.",
-        "BENCH_API_KEY": "bench-key",
-        "LEADRELAY_CONFIG": str(bench_config(tmp)),
-        "LEADRELAY_LOG_LEVEL": "WARNING",
-    }
+    base_env = bench_env(broker.bootstrap, tmp)
     static_lua, signed_lua = tmp / "lead.lua", tmp / "signed.lua"
     static_lua.write_text(STATIC_LUA.format(body=json.dumps(LEAD)))
     signed_lua.write_text(SIGNED_LUA)

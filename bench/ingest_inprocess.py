@@ -34,7 +34,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from bench.ingest import LEAD, bench_config
+from bench.ingest import LEAD, bench_env
 from shared.kafka.embedded import EmbeddedBroker
 
 Request = tuple[list[tuple[bytes, bytes]], bytes]
@@ -131,16 +131,9 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench-inprocess-"))
     broker = EmbeddedBroker(log_path=tmp / "broker.log")
     broker.start()
+    # In this process: the apps read their settings when they are built below.
     os.environ.update(
-        {
-            "BENCH_KAFKA_BOOTSTRAP": broker.bootstrap,
-            "BENCH_DATABASE_URL": f"sqlite+aiosqlite:///{tmp / 'ingest.db'}",
-            "BENCH_TOPIC_PREFIX": "bench.",
-            "BENCH_API_KEY": "bench-key",
-            "BENCH_ABLATE": "produce,sqlite",
-            "LEADRELAY_CONFIG": str(bench_config(tmp)),
-            "LEADRELAY_LOG_LEVEL": "ERROR",
-        }
+        {**bench_env(broker.bootstrap, tmp), "BENCH_ABLATE": "produce,sqlite", "LEADRELAY_LOG_LEVEL": "ERROR"}
     )
     from bench.serve_baseline import create_app as create_bare
     from bench.serve_ingest_ablated import create_app as create_ablated
