@@ -18,10 +18,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import ValidationError
 
@@ -62,8 +61,10 @@ def guess(label: str) -> str | None:
     return _BY_LABEL.get(normalize(label))
 
 
-@dataclass(frozen=True)
-class FormField:
+class FormField(NamedTuple):
+    """A named tuple, not a frozen dataclass: a delivery makes one per field, and a frozen
+    dataclass's __init__ (an object.__setattr__ per attribute) cost ~1 µs each."""
+
     ids: tuple[str, ...]  # every name the vendor gives the field (ref, key, id, label): field_map matches any
     name: str  # the key it is kept under in `custom` when no canonical field takes it
     value: Any
@@ -91,28 +92,42 @@ def _utm_key(ids: Iterable[str]) -> str | None:
     return None
 
 
-def resolve(fields: Sequence[FormField], field_map: Mapping[str, str]) -> tuple[dict[str, Any], list[int]]:
-    """Canonical field -> raw value, and the indexes of the fields so used."""
-    chosen: dict[str, Any] = {}
+class _Plan(NamedTuple):
+    chosen: tuple[tuple[str, int], ...]  # canonical field, index of the field that fills it
+    rest: tuple[tuple[int, str | None], ...]  # every other non-empty field: index, its utm_* key if any
+
+
+_Shape = tuple[tuple[tuple[str, ...], str | None, bool], ...]
+
+
+def _shape(fields: Sequence[FormField]) -> _Shape:
+    """What a plan depends on: each field's names, type hint and emptiness, never its value."""
+    return tuple((f.ids, f.hint, _empty(f.value)) for f in fields)
+
+
+@lru_cache(maxsize=1024)
+def _plan(field_map: tuple[tuple[str, str], ...], shape: _Shape) -> _Plan:
+    """Which field fills which canonical field, and where the others go: a function of the names
+    only, so a form that sends the same fields with every submission resolves them once (cached;
+    bounded, since names are input). Order of trust: field_map, the vendor's type hint, a label."""
+    chosen: dict[str, int] = {}
     used: dict[int, None] = {}  # insertion-ordered set: the indexes in the order taken
-
-    def take(canonical: str, index: int) -> None:
-        chosen[canonical] = fields[index].value
-        used[index] = None
-
-    for canonical, key in field_map.items():
+    for canonical, key in field_map:
         if canonical not in MAPPABLE_FIELDS:
             continue
-        for i, f in enumerate(fields):
-            if i not in used and key in f.ids and not _empty(f.value):
-                take(canonical, i)
+        for i, (ids, _, empty) in enumerate(shape):
+            if i not in used and key in ids and not empty:
+                chosen[canonical] = i
+                used[i] = None
                 break
-    for pick in (lambda f: f.hint, lambda f: next(filter(None, map(guess, f.ids)), None)):
-        for i, f in enumerate(fields):
-            picked = pick(f)
-            if picked and picked not in chosen and i not in used and not _empty(f.value):
-                take(picked, i)
-    return chosen, list(used)
+    for pick in (lambda ids, hint: hint, lambda ids, hint: next(filter(None, map(guess, ids)), None)):
+        for i, (ids, hint, empty) in enumerate(shape):
+            picked = pick(ids, hint)
+            if picked and picked not in chosen and i not in used and not empty:
+                chosen[picked] = i
+                used[i] = None
+    rest = tuple((i, _utm_key(ids)) for i, (ids, _, empty) in enumerate(shape) if i not in used and not empty)
+    return _Plan(tuple(chosen.items()), rest)
 
 
 def assemble(
@@ -123,13 +138,12 @@ def assemble(
     meta: Mapping[str, Any] | None = None,
 ) -> LeadData:
     """One lead from a form's fields; fields named utm_* become `utm`, the rest `custom`."""
-    chosen, used = resolve(fields, options.field_map)
+    plan = _plan(tuple(options.field_map.items()), _shape(fields))
+    chosen = {canonical: fields[i].value for canonical, i in plan.chosen}
     custom: dict[str, Any] = {}
     utm: dict[str, str] = {}
-    for i, f in enumerate(fields):
-        if i in used or _empty(f.value):
-            continue
-        utm_key = _utm_key(f.ids)
+    for i, utm_key in plan.rest:
+        f = fields[i]
         if utm_key and isinstance(f.value, str | int | float):
             utm[utm_key] = str(f.value)
         else:

@@ -135,12 +135,13 @@ class StandardAdapter:
         data = root.get("data")
         scanned: dict[str, Any] = data if isinstance(data, dict) else root
         prefix = "data." if scanned is not root else ""
-        mapped = {paths[c] for c in paths if c in MAPPABLE_FIELDS}
-        fields = [FormField((path,), path, get_path(root, path)) for path in sorted(mapped)]
+        ordered, mapped, named = _layout(tuple(paths.items()))
+        fields = [FormField((path,), path, get_path(root, path)) for path in ordered]
+        # Keys of a JSON object (or of a parsed form) are strings already.
         fields += [
-            FormField((str(key), prefix + str(key)), str(key), value)
+            FormField((key, prefix + key), key, value)
             for key, value in scanned.items()
-            if prefix + str(key) not in mapped and key not in paths.values()
+            if prefix + key not in mapped and key not in named
         ]
         signals = get_path(root, paths["signals"]) if "signals" in paths else None
         utm = get_path(root, paths["utm"]) if "utm" in paths else None
@@ -156,6 +157,16 @@ class StandardAdapter:
                 lead_id=str(lead_id) if isinstance(lead_id, str | int) and lead_id != "" else None,
             )
         ]
+
+
+@lru_cache(maxsize=256)
+def _layout(
+    field_map: tuple[tuple[str, str], ...],
+) -> tuple[tuple[str, ...], frozenset[str], frozenset[str]]:
+    """The paths the mapping reads for lead fields (in order, and as a set), and every path it
+    names: per source, not per delivery."""
+    mapped = frozenset(path for canonical, path in field_map if canonical in MAPPABLE_FIELDS)
+    return tuple(sorted(mapped)), mapped, frozenset(path for _, path in field_map)
 
 
 def _body(request: InboundRequest) -> dict[str, Any]:
