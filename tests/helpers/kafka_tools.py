@@ -40,6 +40,43 @@ async def read_topic(
     return records
 
 
+async def read_to_end(
+    bootstrap: str, topic: str, timeout_s: float = 20.0
+) -> list[ConsumerRecord[bytes, bytes]]:
+    """Every record on the topic now: from the beginning up to each partition's end offset as of
+    this call.
+
+    For asserting that something did *not* happen. A write acknowledged (acks=all) before the call
+    is below the end offset, so it is read; no wait for an absence is needed, where reading "until
+    N records or a timeout" had to sit out the whole timeout to prove there was no N-th."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    records: list[ConsumerRecord[bytes, bytes]] = []
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        await consumer.topics()  # a metadata refresh, so the topic's partitions are known
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        if not partitions:
+            raise AssertionError(f"topic {topic!r} does not exist on {bootstrap}")
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        behind = {tp for tp in partitions if ends[tp] > 0}
+        while behind:
+            if loop.time() > deadline:
+                raise AssertionError(f"{topic}: could not read up to the end offsets {ends} in {timeout_s} s")
+            for tp, batch in (await consumer.getmany(*behind, timeout_ms=200)).items():
+                records.extend(r for r in batch if r.offset < ends[tp])
+                if await consumer.position(tp) >= ends[tp]:
+                    behind.discard(tp)
+    finally:
+        await consumer.stop()
+    return records
+
+
 async def committed(bootstrap: str, group: str, topic: str, partitions: int = 1) -> list[int | None]:
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
     await consumer.start()
