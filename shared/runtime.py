@@ -64,6 +64,7 @@ def service_consumer(
         max_attempts=max_attempts,
         is_transient=is_transient_failure,
         fetch_max_wait_ms=common.kafka_fetch_max_wait_ms,
+        session_timeout_ms=common.kafka_session_timeout_ms,
     )
 
 

@@ -42,6 +42,10 @@ class CommonSettings(BaseSettings):
     # How long a consumer's fetch may wait for data. Kafka answers as soon as data arrives;
     # the embedded broker waits the full time, so this bounds its per-hop latency.
     kafka_fetch_max_wait_ms: int = 20
+    # How long a consumer that stopped heartbeating (a killed process) keeps its partitions before
+    # the group hands them to the others: the takeover delay after a crash. Kafka's floor is 6 s
+    # (group.min.session.timeout.ms).
+    kafka_session_timeout_ms: int = Field(default=10000, ge=6000)
 
     @property
     def is_dev(self) -> bool:

@@ -108,9 +108,10 @@ FULL_MATRIX = os.environ.get("LEADRELAY_TEST_FULL_MATRIX") == "1"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Slow crash tests marked `pairwise` run on backend pairs, not on every broker x database:
-    what a kill exercises in the database does not depend on which broker fed it, and each
-    broker and each database still gets the test. LEADRELAY_TEST_FULL_MATRIX=1 runs them all."""
+    """Tests marked `pairwise` run on backend pairs, not on every broker x database: what a kill
+    exercises in the database does not depend on which broker fed it, a signature or field check
+    that answers before any I/O does not depend on either, and each broker and each database
+    still gets the test. LEADRELAY_TEST_FULL_MATRIX=1 runs them all."""
     if FULL_MATRIX:
         return
     pairs = _pairs()

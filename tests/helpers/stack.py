@@ -15,4 +15,6 @@ KAFKA_WANTED = os.environ.get("LEADRELAY_TEST_KAFKA", "") not in ("", "0", "fals
 
 def e2e_env(bootstrap: str, database_url: str, prefix: str) -> dict[str, str]:
     env = service_env(bootstrap, database_url, prefix, api_key=API_KEY)
-    return {**env, "LEADRELAY_METRICS_API_KEY": API_KEY}
+    # Kafka's shortest session: a killed service's partitions are handed over 4 s sooner than
+    # with the default, and the crash tests kill services on purpose.
+    return {**env, "LEADRELAY_METRICS_API_KEY": API_KEY, "LEADRELAY_KAFKA_SESSION_TIMEOUT_MS": "6000"}

@@ -147,6 +147,7 @@ def test_invalid_utf8_is_422_not_500(client: TestClient) -> None:
         assert response.status_code == 422, path
 
 
+@pytest.mark.pairwise  # the key check ends before any I/O: one pass per backend pair
 @pytest.mark.parametrize("headers", [{}, {"X-API-Key": "wrong"}, {"Authorization": "Bearer wrong"}])
 def test_bad_or_missing_api_key_is_401(client: TestClient, headers: dict[str, str]) -> None:
     response = client.post("/v1/leads", json=LEAD, headers=headers)
@@ -174,6 +175,7 @@ def test_too_large_body_is_413(client: TestClient) -> None:
     assert client.post("/v1/leads", json=big, headers=KEY).status_code == 413
 
 
+@pytest.mark.pairwise  # validation ends before any I/O: one pass per backend pair
 @pytest.mark.parametrize(
     ("payload", "field"),
     [
@@ -200,6 +202,7 @@ def test_malformed_json_is_422(client: TestClient) -> None:
     assert response.status_code == 422
 
 
+@pytest.mark.pairwise  # the kinds, not the backends, vary here: one pass per backend pair
 @pytest.mark.parametrize(
     "activity",
     [

@@ -174,3 +174,29 @@ def test_without_a_database_url_each_service_has_its_own_sqlite_file(monkeypatch
     assert IngestSettings().effective_database_url.endswith("/.leadrelay/ingest.db")
     monkeypatch.setenv("LEADRELAY_DATABASE_URL", "postgresql://db/leadrelay")
     assert MetricsSettings().effective_database_url == "postgresql://db/leadrelay"
+
+
+# --- consumer group session ---------------------------------------------------------------
+
+
+def test_the_session_timeout_reaches_every_service_consumer(monkeypatch: pytest.MonkeyPatch) -> None:
+    from shared.runtime import service_consumer
+
+    monkeypatch.setenv("LEADRELAY_KAFKA_SESSION_TIMEOUT_MS", "6000")
+    common = CommonSettings()
+    loop = service_consumer(
+        common,
+        group_id="g",
+        topics=["t"],
+        handler=None,
+        dead_letters=None,
+        max_attempts=3,  # type: ignore[arg-type]
+    )
+    assert loop._session_timeout_ms == 6000
+    assert CommonSettings.model_fields["kafka_session_timeout_ms"].default == 10000
+
+
+def test_a_session_timeout_under_kafkas_floor_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LEADRELAY_KAFKA_SESSION_TIMEOUT_MS", "500")
+    with pytest.raises(ValidationError, match="kafka_session_timeout_ms"):
+        CommonSettings()
