@@ -56,7 +56,7 @@ def _polls(events: Sequence[tuple[CloudEvent, Event]], size: int) -> list[list[D
 async def test_a_poll_in_one_transaction_equals_one_transaction_per_event(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    events = _events(300)
+    events = _events(120)
     one_by_one = metrics_dispatcher(sessions)
     for event, payload in events:
         await one_by_one.dispatch(event, payload)

@@ -49,32 +49,30 @@ async def read_to_end(
     For asserting that something did *not* happen. A write acknowledged (acks=all) before the call
     is below the end offset, so it is read; no wait for an absence is needed, where reading "until
     N records or a timeout" had to sit out the whole timeout to prove there was no N-th."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, auto_offset_reset="earliest"
-    )
+    consumer = topic_reader(bootstrap, topic)  # subscribed without a group: every partition, once known
     await consumer.start()
     records: list[ConsumerRecord[bytes, bytes]] = []
+    ends: dict[TopicPartition, int] = {}
     try:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
-        await consumer.topics()  # a metadata refresh, so the topic's partitions are known
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
-        if not partitions:
-            raise AssertionError(f"topic {topic!r} does not exist on {bootstrap}")
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
+        while not consumer.assignment():
+            if loop.time() > deadline:
+                raise AssertionError(f"{topic}: no partitions known on {bootstrap} after {timeout_s} s")
+            for batch in (await consumer.getmany(timeout_ms=100)).values():
+                records.extend(batch)
+        partitions = sorted(consumer.assignment())
         ends = await consumer.end_offsets(partitions)
-        behind = {tp for tp in partitions if ends[tp] > 0}
+        behind = {tp for tp in partitions if await consumer.position(tp) < ends[tp]}
         while behind:
             if loop.time() > deadline:
                 raise AssertionError(f"{topic}: could not read up to the end offsets {ends} in {timeout_s} s")
-            for tp, batch in (await consumer.getmany(*behind, timeout_ms=200)).items():
-                records.extend(r for r in batch if r.offset < ends[tp])
-                if await consumer.position(tp) >= ends[tp]:
-                    behind.discard(tp)
+            for batch in (await consumer.getmany(*behind, timeout_ms=200)).values():
+                records.extend(batch)
+            behind = {tp for tp in behind if await consumer.position(tp) < ends[tp]}
     finally:
         await consumer.stop()
-    return records
+    return [r for r in records if r.offset < ends[TopicPartition(r.topic, r.partition)]]
 
 
 async def committed(bootstrap: str, group: str, topic: str, partitions: int = 1) -> list[int | None]:
