@@ -106,6 +106,9 @@ class ApacheKafkaBroker:
             "share.coordinator.state.topic.replication.factor": "1",
             "share.coordinator.state.topic.min.isr": "1",
             "group.initial.rebalance.delay.ms": "0",  # a lone consumer gets its partitions at once
+            # A single-node dev and test broker: a 2 s session is allowed (Kafka's floor is 6 s),
+            # so crash tests see a killed consumer's partitions handed over sooner.
+            "group.min.session.timeout.ms": "1000",
             "auto.create.topics.enable": "false",  # as in docker-compose.yml: services create their topics
             "num.network.threads": "2",
             "num.io.threads": "2",

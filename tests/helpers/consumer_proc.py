@@ -12,6 +12,7 @@ from pathlib import Path
 
 from shared.kafka import ConsumerLoop, Delivery, EventProducer
 from tests.helpers.effects import effect_handler, open_db
+from tests.helpers.kafka_tools import TEST_SESSION_TIMEOUT_MS
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -30,7 +31,7 @@ async def main(args: argparse.Namespace) -> None:
         handler=effect_handler(sessions, after_commit),
         dead_letters=producer,
         dlq_topic=args.topic + ".dlq",
-        session_timeout_ms=6000,
+        session_timeout_ms=TEST_SESSION_TIMEOUT_MS,
     )
     await loop.run(asyncio.Event())
 

@@ -19,7 +19,7 @@ from shared.events import CloudEvent, EnvelopeError
 from shared.kafka import ConsumerLoop, Delivery, EventProducer, PermanentError, ensure_topics
 from shared.kafka.embedded import EmbeddedBroker
 from tests.helpers.effects import count_effects, effect_handler, open_db
-from tests.helpers.kafka_tools import committed, produce, read_topic, wait_committed
+from tests.helpers.kafka_tools import TEST_SESSION_TIMEOUT_MS, committed, produce, read_topic, wait_committed
 
 pytestmark = [pytest.mark.kafka, pytest.mark.db]
 Handler = Callable[[Delivery], Awaitable[None]]
@@ -54,7 +54,7 @@ async def running(
         max_attempts=max_attempts,
         retry_backoff_s=0.01,
         max_backoff_s=0.05,
-        session_timeout_ms=6000,
+        session_timeout_ms=TEST_SESSION_TIMEOUT_MS,
     )
     stop = asyncio.Event()
     task = asyncio.create_task(loop.run(stop))
