@@ -33,12 +33,12 @@ async def response_summaries(session: AsyncSession, scope: Scope, target_minutes
         return await _postgres(session, scope, target_minutes)
     measures = (SPEED, SYSTEM, REP, leads.c.sla_first_touch)
     if not scope.by:
-        rows = (await session.execute(select(*measures).where(*_in_scope(scope)))).tuples().all()
+        rows = (await session.execute(select(*measures).where(*_in_scope(scope)))).all()
         return {TOTAL: summarize_rows(rows, target_minutes)}
     stmt = select(DIMENSION_COLUMNS[scope.by], *measures).where(*_in_scope(scope))
     groups: dict[str | None, list[Row]] = {}
     everyone: list[Row] = []
-    for g, *row in (await session.execute(stmt)).tuples():
+    for g, *row in await session.execute(stmt):
         measured: Row = (row[0], row[1], row[2], row[3])
         everyone.append(measured)
         groups.setdefault(None if g is None else str(g), []).append(measured)
