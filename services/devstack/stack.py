@@ -24,6 +24,9 @@ from shared.kafka.process import ChildProcess, free_port, port_open
 from shared.settings import DEFAULT_STATE_DIR
 
 SERVICES = ("ingest", "router", "metrics", "delivery")
+# The consumers' session timeout on the embedded broker (unless LEADRELAY_KAFKA_SESSION_TIMEOUT_MS
+# says otherwise): Kafka's floor, as the e2e tests run it (tests/helpers/stack.py).
+EMBEDDED_SESSION_TIMEOUT_MS = 6000
 
 
 @dataclass
@@ -79,6 +82,11 @@ class Stack:
                 path = (self.state_dir / f"{name}.db").resolve()
                 self.env.setdefault(f"LEADRELAY_{name.upper()}_DATABASE_URL", f"sqlite+aiosqlite:///{path}")
         self.env.setdefault("LEADRELAY_LOG_FORMAT", "json")
+        if self.broker is not None and self.broker_kind == "embedded":
+            # Tansu answers a consumer-group join only after half the session timeout: at the
+            # 10 s default every service waits 5 s for its partitions at start (and after a
+            # restart). Kafka's 6 s floor halves that; our own broker, so no shared group settings.
+            self.env.setdefault("LEADRELAY_KAFKA_SESSION_TIMEOUT_MS", str(EMBEDDED_SESSION_TIMEOUT_MS))
 
     def start_services(self) -> None:
         for name in SERVICES:
