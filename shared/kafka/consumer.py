@@ -65,6 +65,9 @@ def _delivery(record: ConsumerRecord[bytes, bytes]) -> Delivery:
     )
 
 
+METADATA_MAX_AGE_MS = 10_000
+
+
 class _CommitOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
     def __init__(self, loop: ConsumerLoop) -> None:
         self._loop = loop
@@ -141,6 +144,10 @@ class ConsumerLoop:
             session_timeout_ms=self._session_timeout_ms,
             heartbeat_interval_ms=max(1000, self._session_timeout_ms // 4),
             max_poll_interval_ms=300_000,
+            # How soon a changed partition count is seen (and the group rebalanced onto it): after a
+            # broker reset, a topic can come back auto-created with more partitions than before,
+            # and at the 5-minute default the extra partitions went unread for 5 minutes.
+            metadata_max_age_ms=METADATA_MAX_AGE_MS,
             fetch_max_wait_ms=self._fetch_max_wait_ms,
         )
         consumer.subscribe(self._topics, listener=_CommitOnRevoke(self))

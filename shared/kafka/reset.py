@@ -36,22 +36,30 @@ Republish = Callable[[], Awaitable[int]]
 
 
 async def marker_present(bootstrap: str, topic: str) -> bool:
+    """Whether the control topic holds a record, on any of its partitions.
+
+    Any partition, not only the first: a producer's metadata request can make the embedded broker
+    auto-create the control topic (with 4 partitions) before the watcher creates it with one, and
+    the marker's key then lands on another partition. Looking at the first alone found no marker
+    ever after, and the service republished its whole window every two seconds."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
     await admin.start()
     try:
         if topic not in set(await admin.list_topics()):  # a listing, never an auto-creating lookup
             return False
+        described = await admin.describe_topics([topic])
     finally:
         await admin.close()
+    partitions = [TopicPartition(topic, p["partition"]) for d in described for p in d.get("partitions", [])]
+    if not partitions:
+        return False
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, request_timeout_ms=3000)
     await consumer.start()
     try:
-        partition = TopicPartition(topic, 0)
-        ends = await consumer.end_offsets([partition])
+        ends = await consumer.end_offsets(partitions)
     finally:
         await consumer.stop()
-    end: int = ends.get(partition, 0)
-    return end > 0
+    return any(end > 0 for end in ends.values())
 
 
 async def repair_topics(bootstrap: str, topics: Sequence[str], partitions: int) -> None:
