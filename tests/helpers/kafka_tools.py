@@ -16,12 +16,18 @@ from shared.kafka.readers import topic_reader
 TEST_SESSION_TIMEOUT_MS = 2000
 
 
-async def produce(bootstrap: str, topic: str, values: Sequence[bytes], key: bytes | None = None) -> None:
+async def produce(
+    bootstrap: str,
+    topic: str,
+    values: Sequence[bytes],
+    key: bytes | None = None,
+    partition: int | None = None,
+) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=False)
     await producer.start()
     try:
         for value in values:
-            await producer.send_and_wait(topic, value=value, key=key)
+            await producer.send_and_wait(topic, value=value, key=key, partition=partition)
     finally:
         await producer.stop()
 

@@ -7,24 +7,15 @@ import asyncio
 import uuid
 
 import pytest
-from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewPartitions
 
-from shared.kafka import ConsumerLoop, Delivery, EventProducer, ensure_topics
+from shared.kafka import Delivery, ensure_topics
 from shared.kafka.brokers import Broker
 from shared.kafka.reset import marker_present, repair_topics
-from tests.helpers.kafka_tools import TEST_SESSION_TIMEOUT_MS
+from tests.helpers.kafka_tools import produce
+from tests.kafka.test_consumer_loop import eventually, running
 
 pytestmark = pytest.mark.kafka
-
-
-async def _send(bootstrap: str, topic: str, value: bytes, partition: int) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=False)
-    await producer.start()
-    try:
-        await producer.send_and_wait(topic, value=value, partition=partition)
-    finally:
-        await producer.stop()
 
 
 async def test_the_marker_counts_on_any_partition_of_the_control_topic(broker: Broker) -> None:
@@ -33,14 +24,14 @@ async def test_the_marker_counts_on_any_partition_of_the_control_topic(broker: B
     assert not await marker_present(broker.bootstrap, topic)  # no topic: a fresh (or reset) broker
     await ensure_topics(broker.bootstrap, [topic], partitions=4)
     assert not await marker_present(broker.bootstrap, topic)  # a topic, but empty
-    await _send(broker.bootstrap, topic, b"{}", partition=2)
+    await produce(broker.bootstrap, topic, [b"{}"], partition=2)
     assert await marker_present(broker.bootstrap, topic)
 
 
 async def test_a_partition_added_while_running_is_consumed_within_seconds(broker: Broker) -> None:
     if broker.kind == "embedded":
         # Tansu has no CreatePartitions API: there, a topic changes its partition count only by
-        # coming back auto-created after a reset (tests/e2e/test_broker_reset.py).
+        # coming back auto-created after a reset (the race tests/e2e/test_broker_reset.py can meet).
         pytest.skip("the embedded broker cannot add partitions to a topic")
     topic = f"grow-{uuid.uuid4().hex[:8]}"
     await ensure_topics(broker.bootstrap, [topic, topic + ".dlq"], partitions=2)
@@ -49,19 +40,7 @@ async def test_a_partition_added_while_running_is_consumed_within_seconds(broker
     async def handler(delivery: Delivery) -> None:
         seen.append(delivery.value)
 
-    dead_letters = EventProducer(broker.bootstrap, client_id="test-dlq")
-    loop = ConsumerLoop(
-        bootstrap=broker.bootstrap,
-        group_id=f"g-{topic}",
-        topics=[topic],
-        handler=handler,
-        dead_letters=dead_letters,
-        dlq_topic=topic + ".dlq",
-        session_timeout_ms=TEST_SESSION_TIMEOUT_MS,
-    )
-    stop = asyncio.Event()
-    task = asyncio.create_task(loop.run(stop))
-    try:
+    async with running(broker, topic, f"g-{topic}", handler) as (loop, _):
         await asyncio.wait_for(loop.ready.wait(), 30)
         admin = AIOKafkaAdminClient(bootstrap_servers=broker.bootstrap)
         await admin.start()
@@ -69,15 +48,12 @@ async def test_a_partition_added_while_running_is_consumed_within_seconds(broker
             await admin.create_partitions({topic: NewPartitions(total_count=3)})
         finally:
             await admin.close()
-        await _send(broker.bootstrap, topic, b"on-the-new-partition", partition=2)
-        deadline = asyncio.get_running_loop().time() + 20  # the metadata age (10 s) and a rebalance
-        while b"on-the-new-partition" not in seen:
-            assert asyncio.get_running_loop().time() < deadline, "the new partition was never read"
-            await asyncio.sleep(0.1)
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 30)
-        await dead_letters.stop()
+        await produce(broker.bootstrap, topic, [b"on-the-new-partition"], partition=2)
+
+        async def read_it() -> bool:
+            return b"on-the-new-partition" in seen
+
+        await eventually(read_it, timeout_s=20)  # the metadata age (10 s), then a rebalance
 
 
 async def test_a_topic_that_came_back_with_fewer_partitions_does_not_block_the_repair(broker: Broker) -> None:
