@@ -20,10 +20,11 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
-from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 
 from shared.backoff import Backoff
+from shared.kafka.membership import EndTermOnRevoke, member_of_group
 from shared.kafka.producer import BrokerUnavailable, EventProducer, OutgoingMessage
 from shared.logging import get_logger
 from shared.observability import HANDLER_SECONDS, MESSAGES
@@ -68,19 +69,6 @@ def _delivery(record: ConsumerRecord[bytes, bytes]) -> Delivery:
 METADATA_MAX_AGE_MS = 10_000
 
 
-class _CommitOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, loop: ConsumerLoop) -> None:
-        self._loop = loop
-
-    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        await self._loop.commit_processed(revoked)
-
-    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        log.info(
-            "kafka_partitions_assigned", partitions=sorted(f"{tp.topic}[{tp.partition}]" for tp in assigned)
-        )
-
-
 class ConsumerLoop:
     def __init__(
         self,
@@ -117,7 +105,13 @@ class ConsumerLoop:
         self._consumer: AIOKafkaConsumer | None = None
         # Offsets whose effect is durable but not yet committed to Kafka.
         self._processed: dict[TopicPartition, int] = {}
+        # Which membership term the loop is in: every rejoin of the group starts a new one. A
+        # record fetched in one term and finished in another is not marked: its offset may belong
+        # to a log the broker no longer has (a reset), and the group redelivers it anyway.
+        self._term = 0
         self.ready = asyncio.Event()
+        # How many assignments the group has handed this loop (each join or rebalance adds one).
+        self.assignments = 0
         # When the loop last finished a round (a poll, its records handled, offsets committed). A loop
         # stuck retrying (database down) or hung stops advancing it: readiness reports that.
         self.last_round = time.monotonic()
@@ -150,25 +144,26 @@ class ConsumerLoop:
             metadata_max_age_ms=METADATA_MAX_AGE_MS,
             fetch_max_wait_ms=self._fetch_max_wait_ms,
         )
-        consumer.subscribe(self._topics, listener=_CommitOnRevoke(self))
+        consumer.subscribe(self._topics, listener=EndTermOnRevoke(self))
         await self._start_with_retry(consumer, stop)
         self._consumer = consumer
         log.info("consumer_started", group=self._group_id, topics=self._topics)
         try:
             while not stop.is_set():
                 batches = await consumer.getmany(timeout_ms=200, max_records=self._max_batch)
+                term = self._term
                 if consumer.assignment():
                     self.ready.set()
                 for tp, records in batches.items():
                     if self.batch_handler is not None and len(records) > 1:
-                        if stop.is_set() or tp not in consumer.assignment():
+                        if stop.is_set() or not self._still_owned(tp, term):
                             continue
-                        if await self._process_batch(tp, [_delivery(r) for r in records]):
+                        if await self._process_batch(tp, [_delivery(r) for r in records], term):
                             continue
                     for record in records:
-                        if stop.is_set() or tp not in consumer.assignment():
-                            break  # revoked mid-batch, or stopping: the next owner redelivers
-                        await self._process(_delivery(record), stop)
+                        if stop.is_set() or not self._still_owned(tp, term):
+                            break  # revoked or rejoined mid-batch, or stopping: redelivered
+                        await self._process(_delivery(record), stop, term)
                 await self.commit_processed()
                 self.last_round = time.monotonic()
         finally:
@@ -189,10 +184,18 @@ class ConsumerLoop:
                 log.warning("consumer_start_retry", error=repr(exc), retry_in_s=backoff.delay_s)
                 await backoff.wait()
 
+    def _still_owned(self, tp: TopicPartition, term: int) -> bool:
+        consumer = self._consumer
+        return consumer is not None and term == self._term and tp in consumer.assignment()
+
+    def _mark(self, tp: TopicPartition, next_offset: int, term: int) -> None:
+        if term == self._term:
+            self._processed[tp] = next_offset
+
     def _backoff(self) -> Backoff:
         return Backoff(self._retry_backoff_s, self._max_backoff_s)
 
-    async def _process_batch(self, tp: TopicPartition, deliveries: list[Delivery]) -> bool:
+    async def _process_batch(self, tp: TopicPartition, deliveries: list[Delivery], term: int) -> bool:
         """True when the batch handler made the whole batch durable; False: go one by one."""
         assert self.batch_handler is not None
         try:
@@ -208,10 +211,10 @@ class ConsumerLoop:
             )
             return False
         MESSAGES.labels(self._group_id, tp.topic, "ok").inc(len(deliveries))
-        self._processed[tp] = deliveries[-1].offset + 1
+        self._mark(tp, deliveries[-1].offset + 1, term)
         return True
 
-    async def _process(self, delivery: Delivery, stop: asyncio.Event) -> None:
+    async def _process(self, delivery: Delivery, stop: asyncio.Event, term: int) -> None:
         tp = TopicPartition(delivery.topic, delivery.partition)
         attempt = 0
         backoff = self._backoff()
@@ -252,7 +255,7 @@ class ConsumerLoop:
                 if stop.is_set():
                     return  # not processed: not marked, so it is redelivered after restart
                 await backoff.wait()
-        self._processed[tp] = delivery.offset + 1
+        self._mark(tp, delivery.offset + 1, term)
 
     async def _dead_letter(
         self, delivery: Delivery, exc: BaseException, attempts: int, stop: asyncio.Event
@@ -292,10 +295,24 @@ class ConsumerLoop:
                     raise
                 await backoff.wait()
 
+    async def end_membership_term(self, revoked: set[TopicPartition]) -> None:
+        """Before the group rejoins: commit what is done, if the group still knows this member;
+        otherwise the partitions are lost, not revoked, and the offsets are dropped (redelivered)."""
+        if self._consumer is not None and member_of_group(self._consumer):
+            await self.commit_processed(revoked)
+        elif self._processed:
+            log.warning(
+                "kafka_partitions_lost",
+                group=self._group_id,
+                uncommitted=sorted(f"{tp.topic}[{tp.partition}]" for tp in self._processed),
+            )
+        self._processed.clear()
+        self._term += 1
+
     async def commit_processed(self, only: set[TopicPartition] | None = None) -> None:
         consumer = self._consumer
-        if consumer is None or not self._processed:
-            return
+        if consumer is None or not self._processed or not member_of_group(consumer):
+            return  # not a member (yet, or any more): the next term drops these offsets
         offsets = {tp: off for tp, off in self._processed.items() if only is None or tp in only}
         if not offsets:
             return

@@ -1,0 +1,110 @@
+"""A consumer that lived through a broker reset commits nothing from the log the broker lost.
+
+The embedded broker keeps everything in memory: killed and started again, it has new, empty
+logs and no group offsets. A batch the loop fetched before the kill may finish after the loop has
+rejoined the new broker; its offsets point into the old log. Committed there, they make the next
+owner of the partition start past the new log's end and skip every record up to that offset
+(seen in tests/e2e/test_broker_reset.py: leads accepted after the reset never routed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from aiokafka import AIOKafkaConsumer
+
+from shared.kafka import Delivery, ensure_topics
+from shared.kafka.brokers import Broker
+from shared.kafka.embedded import EmbeddedBroker
+from shared.kafka.membership import member_of_group
+from tests.helpers.kafka_tools import TEST_SESSION_TIMEOUT_MS, produce
+from tests.kafka.test_consumer_loop import eventually, running
+
+pytestmark = pytest.mark.kafka
+
+OLD = 40  # records in the log the broker will lose
+HOLD_AT = 5  # the handler holds on this one while the broker is reset
+
+
+async def test_offsets_from_before_a_broker_reset_are_never_committed_after_it(tmp_path: Path) -> None:
+    # A broker of its own (the session's is shared): this test kills it.
+    broker = EmbeddedBroker(log_path=tmp_path / "broker.log")
+    broker.start()
+    topic, group = f"reset-{uuid.uuid4().hex[:8]}", f"g-{uuid.uuid4().hex[:8]}"
+    try:
+        await ensure_topics(broker.bootstrap, [topic, topic + ".dlq"], partitions=1)
+        await produce(broker.bootstrap, topic, [f"old-{i}".encode() for i in range(OLD)])
+        held, release = asyncio.Event(), asyncio.Event()
+        seen: list[bytes] = []
+
+        async def handler(delivery: Delivery) -> None:
+            assert delivery.value is not None
+            if delivery.value == f"old-{HOLD_AT}".encode():
+                held.set()
+                await release.wait()
+            seen.append(delivery.value)
+
+        async with running(broker, topic, group, handler) as (loop, _):
+            await asyncio.wait_for(held.wait(), 30)  # mid-batch: old-0..4 done, not committed yet
+            joins = loop.assignments
+            broker.kill()  # memory storage: the logs and the group's offsets are gone
+            broker.start()
+            await ensure_topics(broker.bootstrap, [topic, topic + ".dlq"], partitions=1)
+
+            async def rejoined() -> bool:
+                return loop.assignments > joins
+
+            await eventually(rejoined, timeout_s=30)
+            released_at = time.monotonic()
+            release.set()  # the held record, and the old batch after it, end under the new membership
+
+            async def round_done() -> bool:  # the batch handled or given up, offsets committed
+                return loop.last_round > released_at
+
+            await eventually(round_done, timeout_s=30)
+        # Stopped: whatever the loop was going to commit is committed.
+        assert f"old-{HOLD_AT}".encode() in seen
+
+        # A restart of the service: the group resumes from what it committed on the new broker,
+        # whose partition 0 holds what is produced now (offsets 0-2). An offset from the old log
+        # (40) committed there would leave the restarted loop waiting at 40, past all of them.
+        seen.clear()
+        async with running(broker, topic, group, handler):
+            await produce(broker.bootstrap, topic, [f"new-{i}".encode() for i in range(3)], partition=0)
+
+            async def new_ones_read() -> bool:
+                return all(f"new-{i}".encode() in seen for i in range(3))
+
+            await eventually(new_ones_read, timeout_s=30)
+    finally:
+        broker.stop()
+
+
+async def test_membership_is_read_off_the_client_as_aiokafka_keeps_it(broker: Broker) -> None:
+    # `member_of_group` reads aiokafka's coordinator (no public accessor): this pins what it relies
+    # on, so an aiokafka upgrade that moves it fails here rather than silently committing.
+    topic = f"member-{uuid.uuid4().hex[:8]}"
+    await ensure_topics(broker.bootstrap, [topic], partitions=1)
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=broker.bootstrap,
+        group_id=f"g-{topic}",
+        enable_auto_commit=False,
+        session_timeout_ms=TEST_SESSION_TIMEOUT_MS,
+    )
+    assert not member_of_group(consumer)  # not started: no coordinator
+    await consumer.start()
+    try:
+        deadline = asyncio.get_running_loop().time() + 30
+        while not consumer.assignment():
+            assert asyncio.get_running_loop().time() < deadline, "never joined the group"
+            await consumer.getmany(timeout_ms=200)
+        assert member_of_group(consumer)
+        consumer._coordinator.reset_generation()  # what aiokafka does when the broker forgot the member
+        assert not member_of_group(consumer)
+    finally:
+        await consumer.stop()
