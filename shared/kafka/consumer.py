@@ -21,10 +21,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
-from aiokafka.errors import CommitFailedError, KafkaError
+from aiokafka.errors import KafkaError
 
 from shared.backoff import Backoff
-from shared.kafka.membership import EndTermOnRevoke, member_of_group
+from shared.kafka.membership import EndTermOnRevoke, commit_once, coordinator_connection
 from shared.kafka.producer import BrokerUnavailable, EventProducer, OutgoingMessage
 from shared.logging import get_logger
 from shared.observability import HANDLER_SECONDS, MESSAGES
@@ -109,6 +109,8 @@ class ConsumerLoop:
         # record fetched in one term and finished in another is not marked: its offset may belong
         # to a log the broker no longer has (a reset), and the group redelivers it anyway.
         self._term = 0
+        # The coordinator connection the term began on: offsets go to that broker or nowhere.
+        self._session: object | None = None
         self.ready = asyncio.Event()
         # How many assignments the group has handed this loop (each join or rebalance adds one).
         self.assignments = 0
@@ -145,8 +147,12 @@ class ConsumerLoop:
             fetch_max_wait_ms=self._fetch_max_wait_ms,
         )
         consumer.subscribe(self._topics, listener=EndTermOnRevoke(self))
-        await self._start_with_retry(consumer, stop)
-        self._consumer = consumer
+        self._consumer = consumer  # from the first join on: the rebalance listener reads it
+        try:
+            await self._start_with_retry(consumer, stop)
+        except BaseException:
+            self._consumer = None
+            raise
         log.info("consumer_started", group=self._group_id, topics=self._topics)
         try:
             while not stop.is_set():
@@ -164,7 +170,7 @@ class ConsumerLoop:
                         if stop.is_set() or not self._still_owned(tp, term):
                             break  # revoked or rejoined mid-batch, or stopping: redelivered
                         await self._process(_delivery(record), stop, term)
-                await self.commit_processed()
+                await self._commit_round(consumer)
                 self.last_round = time.monotonic()
         finally:
             await self.commit_processed()
@@ -295,12 +301,15 @@ class ConsumerLoop:
                     raise
                 await backoff.wait()
 
+    def begin_membership_term(self) -> None:
+        """Partitions assigned: the term's records come from the broker the group now talks to."""
+        if self._consumer is not None:
+            self._session = coordinator_connection(self._consumer)
+
     async def end_membership_term(self, revoked: set[TopicPartition]) -> None:
-        """Before the group rejoins: commit what is done, if the group still knows this member;
-        otherwise the partitions are lost, not revoked, and the offsets are dropped (redelivered)."""
-        if self._consumer is not None and member_of_group(self._consumer):
-            await self.commit_processed(revoked)
-        elif self._processed:
+        """Before the group rejoins: commit what is done, if this member can still commit it
+        (`commit_once`); otherwise the partitions are lost, not revoked, and the offsets dropped."""
+        if not await self.commit_processed(revoked) and self._processed:
             log.warning(
                 "kafka_partitions_lost",
                 group=self._group_id,
@@ -308,19 +317,33 @@ class ConsumerLoop:
             )
         self._processed.clear()
         self._term += 1
+        self._session = None
 
-    async def commit_processed(self, only: set[TopicPartition] | None = None) -> None:
+    async def commit_processed(self, only: set[TopicPartition] | None = None) -> bool:
+        """Commit the offsets whose effect is durable; False when this member may not (fenced)."""
         consumer = self._consumer
-        if consumer is None or not self._processed or not member_of_group(consumer):
-            return  # not a member (yet, or any more): the next term drops these offsets
         offsets = {tp: off for tp, off in self._processed.items() if only is None or tp in only}
-        if not offsets:
-            return
+        if consumer is None or not offsets:
+            return True
         try:
-            await consumer.commit(offsets)
-        except (CommitFailedError, KafkaError) as exc:
+            if not await commit_once(consumer, offsets, self._session):
+                # The coordinator connection the records came over is gone (a broker restarted
+                # with empty logs would take an old offset), or the group forgot this member.
+                log.warning("offset_commit_fenced", group=self._group_id, partitions=len(offsets))
+                return False
+        except KafkaError as exc:
             # The group moved on; the new owner redelivers and the handler's dedupe absorbs it.
             log.warning("offset_commit_failed", error=repr(exc))
         for tp, off in offsets.items():
             if self._processed.get(tp) == off:
                 del self._processed[tp]
+        return True
+
+    async def _commit_round(self, consumer: AIOKafkaConsumer) -> None:
+        if not await self.commit_processed():
+            # Rejoin: the new term reads from what this broker has committed, and redelivers the
+            # rest. Until then nothing read in this term is marked (a new term number).
+            self._processed.clear()
+            self._term += 1
+            self._session = None
+            consumer._coordinator.request_rejoin()

@@ -20,8 +20,8 @@ from aiokafka import AIOKafkaConsumer
 from shared.kafka import Delivery, ensure_topics
 from shared.kafka.brokers import Broker
 from shared.kafka.embedded import EmbeddedBroker
-from shared.kafka.membership import member_of_group
-from tests.helpers.kafka_tools import TEST_SESSION_TIMEOUT_MS, produce
+from shared.kafka.membership import coordinator_connection, member_of_group
+from tests.helpers.kafka_tools import TEST_SESSION_TIMEOUT_MS, committed, produce
 from tests.kafka.test_consumer_loop import eventually, running
 
 pytestmark = pytest.mark.kafka
@@ -84,6 +84,36 @@ async def test_offsets_from_before_a_broker_reset_are_never_committed_after_it(t
         broker.stop()
 
 
+async def test_a_commit_right_after_the_restart_does_not_reach_the_new_broker(tmp_path: Path) -> None:
+    # The new broker stores a commit from a member it never saw (measured on Tansu), and aiokafka's
+    # own commit retries over a new connection until it is answered: an offset of the lost log,
+    # committed in the moment before the group notices the restart, would land there.
+    broker = EmbeddedBroker(log_path=tmp_path / "broker.log")
+    broker.start()
+    topic, group = f"fence-{uuid.uuid4().hex[:8]}", f"g-{uuid.uuid4().hex[:8]}"
+    try:
+        await ensure_topics(broker.bootstrap, [topic, topic + ".dlq"], partitions=1)
+        await produce(broker.bootstrap, topic, [f"old-{i}".encode() for i in range(OLD)])
+        held, release = asyncio.Event(), asyncio.Event()
+
+        async def handler(delivery: Delivery) -> None:
+            if delivery.value == f"old-{HOLD_AT}".encode():
+                held.set()
+                await release.wait()
+
+        # A 10 s session: the group's heartbeat, every 2.5 s, is not what finds the restart first.
+        async with running(broker, topic, group, handler, session_timeout_ms=10_000) as (loop, _):
+            await asyncio.wait_for(held.wait(), 30)  # old-0..4 done: offset 5 waits to be committed
+            broker.kill()
+            broker.start()
+            await ensure_topics(broker.bootstrap, [topic, topic + ".dlq"], partitions=1)
+            await loop.commit_processed()  # the round's commit, at the worst moment
+            assert await committed(broker.bootstrap, group, topic) == [None]
+            release.set()
+    finally:
+        broker.stop()
+
+
 async def test_membership_is_read_off_the_client_as_aiokafka_keeps_it(broker: Broker) -> None:
     # `member_of_group` reads aiokafka's coordinator (no public accessor): this pins what it relies
     # on, so an aiokafka upgrade that moves it fails here rather than silently committing.
@@ -104,6 +134,7 @@ async def test_membership_is_read_off_the_client_as_aiokafka_keeps_it(broker: Br
             assert asyncio.get_running_loop().time() < deadline, "never joined the group"
             await consumer.getmany(timeout_ms=200)
         assert member_of_group(consumer)
+        assert coordinator_connection(consumer) is not None
         consumer._coordinator.reset_generation()  # what aiokafka does when the broker forgot the member
         assert not member_of_group(consumer)
     finally:

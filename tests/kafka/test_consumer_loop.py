@@ -41,7 +41,12 @@ async def topic(broker: EmbeddedBroker) -> str:
 
 @contextlib.asynccontextmanager
 async def running(
-    broker: EmbeddedBroker, topic: str, group: str, handler: Handler, max_attempts: int = 3
+    broker: EmbeddedBroker,
+    topic: str,
+    group: str,
+    handler: Handler,
+    max_attempts: int = 3,
+    session_timeout_ms: int = TEST_SESSION_TIMEOUT_MS,
 ) -> AsyncIterator[tuple[ConsumerLoop, asyncio.Event]]:
     producer = EventProducer(broker.bootstrap, client_id="test-dlq")
     loop = ConsumerLoop(
@@ -54,7 +59,7 @@ async def running(
         max_attempts=max_attempts,
         retry_backoff_s=0.01,
         max_backoff_s=0.05,
-        session_timeout_ms=TEST_SESSION_TIMEOUT_MS,
+        session_timeout_ms=session_timeout_ms,
     )
     stop = asyncio.Event()
     task = asyncio.create_task(loop.run(stop))
