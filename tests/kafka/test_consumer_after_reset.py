@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -30,88 +32,95 @@ OLD = 40  # records in the log the broker will lose
 HOLD_AT = 5  # the handler holds on this one while the broker is reset
 
 
-async def test_offsets_from_before_a_broker_reset_are_never_committed_after_it(tmp_path: Path) -> None:
-    # A broker of its own (the session's is shared): this test kills it.
+@dataclass
+class OldLog:
+    broker: EmbeddedBroker
+    topic: str
+    group: str
+
+    async def reset(self) -> None:
+        """Kill the broker and start it again empty (memory storage), the topics recreated."""
+        self.broker.kill()
+        self.broker.start()
+        await ensure_topics(self.broker.bootstrap, [self.topic, self.topic + ".dlq"], partitions=1)
+
+
+@dataclass
+class HoldingHandler:
+    """Records what it handled; holds on old-5 until released (old-0..4 done, not committed)."""
+
+    held: asyncio.Event = field(default_factory=asyncio.Event)
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+    seen: list[bytes] = field(default_factory=list)
+
+    async def __call__(self, delivery: Delivery) -> None:
+        assert delivery.value is not None
+        if delivery.value == f"old-{HOLD_AT}".encode():
+            self.held.set()
+            await self.release.wait()
+        self.seen.append(delivery.value)
+
+
+@pytest.fixture
+async def old_log(tmp_path: Path) -> AsyncIterator[OldLog]:
+    # A broker of its own (the session's is shared): these tests kill it.
     broker = EmbeddedBroker(log_path=tmp_path / "broker.log")
     broker.start()
-    topic, group = f"reset-{uuid.uuid4().hex[:8]}", f"g-{uuid.uuid4().hex[:8]}"
+    log = OldLog(broker, f"reset-{uuid.uuid4().hex[:8]}", f"g-{uuid.uuid4().hex[:8]}")
     try:
-        await ensure_topics(broker.bootstrap, [topic, topic + ".dlq"], partitions=1)
-        await produce(broker.bootstrap, topic, [f"old-{i}".encode() for i in range(OLD)])
-        held, release = asyncio.Event(), asyncio.Event()
-        seen: list[bytes] = []
-
-        async def handler(delivery: Delivery) -> None:
-            assert delivery.value is not None
-            if delivery.value == f"old-{HOLD_AT}".encode():
-                held.set()
-                await release.wait()
-            seen.append(delivery.value)
-
-        async with running(broker, topic, group, handler) as (loop, _):
-            await asyncio.wait_for(held.wait(), 30)  # mid-batch: old-0..4 done, not committed yet
-            joins = loop.assignments
-            broker.kill()  # memory storage: the logs and the group's offsets are gone
-            broker.start()
-            await ensure_topics(broker.bootstrap, [topic, topic + ".dlq"], partitions=1)
-
-            async def rejoined() -> bool:
-                return loop.assignments > joins
-
-            await eventually(rejoined, timeout_s=30)
-            released_at = time.monotonic()
-            release.set()  # the held record, and the old batch after it, end under the new membership
-
-            async def round_done() -> bool:  # the batch handled or given up, offsets committed
-                return loop.last_round > released_at
-
-            await eventually(round_done, timeout_s=30)
-        # Stopped: whatever the loop was going to commit is committed.
-        assert f"old-{HOLD_AT}".encode() in seen
-
-        # A restart of the service: the group resumes from what it committed on the new broker,
-        # whose partition 0 holds what is produced now (offsets 0-2). An offset from the old log
-        # (40) committed there would leave the restarted loop waiting at 40, past all of them.
-        seen.clear()
-        async with running(broker, topic, group, handler):
-            await produce(broker.bootstrap, topic, [f"new-{i}".encode() for i in range(3)], partition=0)
-
-            async def new_ones_read() -> bool:
-                return all(f"new-{i}".encode() in seen for i in range(3))
-
-            await eventually(new_ones_read, timeout_s=30)
+        await ensure_topics(broker.bootstrap, [log.topic, log.topic + ".dlq"], partitions=1)
+        await produce(broker.bootstrap, log.topic, [f"old-{i}".encode() for i in range(OLD)])
+        yield log
     finally:
         broker.stop()
 
 
-async def test_a_commit_right_after_the_restart_does_not_reach_the_new_broker(tmp_path: Path) -> None:
+async def test_offsets_from_before_a_broker_reset_are_never_committed_after_it(old_log: OldLog) -> None:
+    broker, topic, group, handler = old_log.broker, old_log.topic, old_log.group, HoldingHandler()
+    async with running(broker, topic, group, handler) as (loop, _):
+        await asyncio.wait_for(handler.held.wait(), 30)
+        joins = loop.assignments
+        await old_log.reset()
+
+        async def rejoined() -> bool:
+            return loop.assignments > joins
+
+        await eventually(rejoined, timeout_s=30)
+        released_at = time.monotonic()
+        handler.release.set()  # the held record, and the old batch after it, end in the new term
+
+        async def round_done() -> bool:  # the batch handled or given up, offsets committed
+            return loop.last_round > released_at
+
+        await eventually(round_done, timeout_s=30)
+    # Stopped: whatever the loop was going to commit is committed.
+    assert f"old-{HOLD_AT}".encode() in handler.seen
+
+    # A restart of the service: the group resumes from what it committed on the new broker,
+    # whose partition 0 holds what is produced now (offsets 0-2). An offset from the old log
+    # (40) committed there would leave the restarted loop waiting at 40, past all of them.
+    handler.seen.clear()
+    async with running(broker, topic, group, handler):
+        await produce(broker.bootstrap, topic, [f"new-{i}".encode() for i in range(3)], partition=0)
+
+        async def new_ones_read() -> bool:
+            return all(f"new-{i}".encode() in handler.seen for i in range(3))
+
+        await eventually(new_ones_read, timeout_s=30)
+
+
+async def test_a_commit_right_after_the_restart_does_not_reach_the_new_broker(old_log: OldLog) -> None:
     # The new broker stores a commit from a member it never saw (measured on Tansu), and aiokafka's
     # own commit retries over a new connection until it is answered: an offset of the lost log,
     # committed in the moment before the group notices the restart, would land there.
-    broker = EmbeddedBroker(log_path=tmp_path / "broker.log")
-    broker.start()
-    topic, group = f"fence-{uuid.uuid4().hex[:8]}", f"g-{uuid.uuid4().hex[:8]}"
-    try:
-        await ensure_topics(broker.bootstrap, [topic, topic + ".dlq"], partitions=1)
-        await produce(broker.bootstrap, topic, [f"old-{i}".encode() for i in range(OLD)])
-        held, release = asyncio.Event(), asyncio.Event()
-
-        async def handler(delivery: Delivery) -> None:
-            if delivery.value == f"old-{HOLD_AT}".encode():
-                held.set()
-                await release.wait()
-
-        # A 10 s session: the group's heartbeat, every 2.5 s, is not what finds the restart first.
-        async with running(broker, topic, group, handler, session_timeout_ms=10_000) as (loop, _):
-            await asyncio.wait_for(held.wait(), 30)  # old-0..4 done: offset 5 waits to be committed
-            broker.kill()
-            broker.start()
-            await ensure_topics(broker.bootstrap, [topic, topic + ".dlq"], partitions=1)
-            await loop.commit_processed()  # the round's commit, at the worst moment
-            assert await committed(broker.bootstrap, group, topic) == [None]
-            release.set()
-    finally:
-        broker.stop()
+    broker, topic, group, handler = old_log.broker, old_log.topic, old_log.group, HoldingHandler()
+    # A 10 s session: the group's heartbeat, every 2.5 s, is not what finds the restart first.
+    async with running(broker, topic, group, handler, session_timeout_ms=10_000) as (loop, _):
+        await asyncio.wait_for(handler.held.wait(), 30)  # offset 5 waits to be committed
+        await old_log.reset()
+        await loop.commit_processed()  # the round's commit, at the worst moment
+        assert await committed(broker.bootstrap, group, topic) == [None]
+        handler.release.set()
 
 
 async def test_membership_is_read_off_the_client_as_aiokafka_keeps_it(broker: Broker) -> None:
