@@ -315,6 +315,10 @@ class ConsumerLoop:
                 group=self._group_id,
                 uncommitted=sorted(f"{tp.topic}[{tp.partition}]" for tp in self._processed),
             )
+        self._leave_term()
+
+    def _leave_term(self) -> None:
+        """Nothing read so far is marked or committed any more (a new term number, no session)."""
         self._processed.clear()
         self._term += 1
         self._session = None
@@ -342,8 +346,6 @@ class ConsumerLoop:
     async def _commit_round(self, consumer: AIOKafkaConsumer) -> None:
         if not await self.commit_processed():
             # Rejoin: the new term reads from what this broker has committed, and redelivers the
-            # rest. Until then nothing read in this term is marked (a new term number).
-            self._processed.clear()
-            self._term += 1
-            self._session = None
+            # rest. Until then nothing read in this term is marked.
+            self._leave_term()
             consumer._coordinator.request_rejoin()
