@@ -79,7 +79,7 @@ class PayloadError(ValueError):
 @dataclass(frozen=True)
 class InboundRequest:
     method: str  # "POST" / "GET"
-    url: str  # full URL as the vendor called it (HubSpot v3 signs it)
+    url: str  # full URL as the vendor called it, for adapters that sign it (else empty)
     headers: Mapping[str, str]  # lower-cased names
     body: bytes  # the exact raw bytes: verify first, parse second
     content_type: str  # media type without params, lower-cased
@@ -130,6 +130,8 @@ class SourceOptions(BaseModel):
 class SourceAdapter(Protocol):
     kind: ClassVar[str]
     accepted_content_types: ClassVar[frozenset[str]]
+    # Whether the signature covers the request URL (HubSpot v3): only then is it rebuilt per request.
+    signs_url: ClassVar[bool]
 
     def __init__(self, tolerance_s: int = DEFAULT_TOLERANCE_S) -> None: ...
 

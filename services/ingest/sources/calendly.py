@@ -62,6 +62,7 @@ def parse_header(value: str) -> tuple[str, list[str]]:
 
 class CalendlyAdapter:
     kind: ClassVar[str] = "calendly"
+    signs_url: ClassVar[bool] = False
     accepted_content_types: ClassVar[frozenset[str]] = frozenset({JSON})
 
     def __init__(self, tolerance_s: int = DEFAULT_TOLERANCE_S) -> None:

@@ -108,6 +108,7 @@ def lead_fields(lead: Mapping[str, Any]) -> list[FormField]:
 
 class FacebookAdapter:
     kind: ClassVar[str] = "facebook"
+    signs_url: ClassVar[bool] = False
     accepted_content_types: ClassVar[frozenset[str]] = frozenset({JSON})
 
     def __init__(self, tolerance_s: int = DEFAULT_TOLERANCE_S) -> None:

@@ -89,6 +89,7 @@ def signature_v3(secret: str, method: str, url: str, body: bytes, timestamp: str
 
 class HubSpotAdapter:
     kind: ClassVar[str] = "hubspot"
+    signs_url: ClassVar[bool] = True  # v3 signs the URL the vendor called
     accepted_content_types: ClassVar[frozenset[str]] = frozenset({JSON})
 
     def __init__(self, tolerance_s: int = DEFAULT_TOLERANCE_S) -> None:

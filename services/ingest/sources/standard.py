@@ -106,6 +106,7 @@ def get_path(root: Any, path: str) -> Any:
 
 class StandardAdapter:
     kind: ClassVar[str] = "standard"
+    signs_url: ClassVar[bool] = False
     accepted_content_types: ClassVar[frozenset[str]] = frozenset({JSON, FORM})
 
     def __init__(self, tolerance_s: int = DEFAULT_TOLERANCE_S) -> None:

@@ -61,6 +61,7 @@ def field_value(field: dict[str, Any]) -> Any:
 
 class TallyAdapter:
     kind: ClassVar[str] = "tally"
+    signs_url: ClassVar[bool] = False
     accepted_content_types: ClassVar[frozenset[str]] = frozenset({JSON})
 
     def __init__(self, tolerance_s: int = DEFAULT_TOLERANCE_S) -> None:

@@ -60,6 +60,7 @@ def answer_value(answer: dict[str, Any]) -> Any:
 
 class TypeformAdapter:
     kind: ClassVar[str] = "typeform"
+    signs_url: ClassVar[bool] = False
     accepted_content_types: ClassVar[frozenset[str]] = frozenset({JSON})
 
     def __init__(self, tolerance_s: int = DEFAULT_TOLERANCE_S) -> None:

@@ -48,6 +48,7 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
 
 class WebflowAdapter:
     kind: ClassVar[str] = "webflow"
+    signs_url: ClassVar[bool] = False
     accepted_content_types: ClassVar[frozenset[str]] = frozenset({JSON})
 
     def __init__(self, tolerance_s: int = DEFAULT_TOLERANCE_S) -> None:
