@@ -27,7 +27,7 @@ import hmac
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 from urllib.parse import parse_qsl
 
 from standardwebhooks.webhooks import Webhook
@@ -93,8 +93,12 @@ def _given(header: str) -> list[bytes]:
 
 
 def get_path(root: Any, path: str) -> Any:
+    return _get(root, tuple(path.split(".")))
+
+
+def _get(root: Any, parts: tuple[str, ...]) -> Any:
     node = root
-    for part in path.split("."):
+    for part in parts:
         if isinstance(node, dict):
             node = node.get(part)
         elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
@@ -132,42 +136,62 @@ class StandardAdapter:
         if not delivery_id:
             raise PayloadError(ID, "missing header")
         root = _body(request)
-        paths = options.field_map
+        reader = _reader(tuple(options.field_map.items()))
         data = root.get("data")
         scanned: dict[str, Any] = data if isinstance(data, dict) else root
         prefix = "data." if scanned is not root else ""
-        ordered, mapped, named = _layout(tuple(paths.items()))
-        fields = [FormField((path,), path, get_path(root, path)) for path in ordered]
+        fields = [FormField((path,), path, _get(root, parts)) for path, parts in reader.mapped]
         # Keys of a JSON object (or of a parsed form) are strings already.
         fields += [
             FormField((key, prefix + key), key, value)
             for key, value in scanned.items()
-            if prefix + key not in mapped and key not in named
+            if prefix + key not in reader.mapped_paths and key not in reader.named
         ]
-        signals = get_path(root, paths["signals"]) if "signals" in paths else None
-        utm = get_path(root, paths["utm"]) if "utm" in paths else None
+        signals = _get(root, reader.signals) if reader.signals else None
+        utm = _get(root, reader.utm) if reader.utm else None
         if isinstance(utm, dict):
             fields += [FormField((str(k),), str(k), v) for k, v in utm.items()]
-        lead_id = get_path(root, paths["lead_id"]) if "lead_id" in paths else None
-        occurred = get_path(root, paths.get("occurred_at", "timestamp"))
+        lead_id = _get(root, reader.lead_id) if reader.lead_id else None
         return [
             MappedLead(
                 lead=assemble(fields, options, signals=_signals(signals)),
                 delivery_id=delivery_id,
-                occurred_at=parse_time(occurred),
+                occurred_at=parse_time(_get(root, reader.occurred_at)),
                 lead_id=str(lead_id) if isinstance(lead_id, str | int) and lead_id != "" else None,
             )
         ]
 
 
+class _Reader(NamedTuple):
+    """What a source's field map reads, resolved once per map (not per delivery): the paths of
+    lead fields in order with their parts, every path it names, and the envelope paths."""
+
+    mapped: tuple[tuple[str, tuple[str, ...]], ...]
+    mapped_paths: frozenset[str]
+    named: frozenset[str]
+    signals: tuple[str, ...] | None
+    utm: tuple[str, ...] | None
+    lead_id: tuple[str, ...] | None
+    occurred_at: tuple[str, ...]
+
+
 @lru_cache(maxsize=256)
-def _layout(
-    field_map: tuple[tuple[str, str], ...],
-) -> tuple[tuple[str, ...], frozenset[str], frozenset[str]]:
-    """The paths the mapping reads for lead fields (in order, and as a set), and every path it
-    names: per source, not per delivery."""
+def _reader(field_map: tuple[tuple[str, str], ...]) -> _Reader:
+    paths = dict(field_map)
     mapped = frozenset(path for canonical, path in field_map if canonical in MAPPABLE_FIELDS)
-    return tuple(sorted(mapped)), mapped, frozenset(path for _, path in field_map)
+
+    def parts(name: str) -> tuple[str, ...] | None:
+        return tuple(paths[name].split(".")) if name in paths else None
+
+    return _Reader(
+        mapped=tuple((path, tuple(path.split("."))) for path in sorted(mapped)),
+        mapped_paths=mapped,
+        named=frozenset(paths.values()),
+        signals=parts("signals"),
+        utm=parts("utm"),
+        lead_id=parts("lead_id"),
+        occurred_at=tuple(paths.get("occurred_at", "timestamp").split(".")),
+    )
 
 
 def _body(request: InboundRequest) -> dict[str, Any]:
