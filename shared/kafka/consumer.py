@@ -26,6 +26,7 @@ from aiokafka.errors import KafkaError
 from shared.backoff import Backoff
 from shared.kafka.membership import EndTermOnRevoke, commit_once, coordinator_connection
 from shared.kafka.producer import BrokerUnavailable, EventProducer, OutgoingMessage
+from shared.kafka.stall import PollStalled, abandon, default_poll_stall_s, request_timeout_ms
 from shared.logging import get_logger
 from shared.observability import HANDLER_SECONDS, MESSAGES
 
@@ -87,6 +88,7 @@ class ConsumerLoop:
         session_timeout_ms: int = 10000,
         fetch_max_wait_ms: int = 500,
         batch_handler: BatchHandler | None = None,
+        poll_stall_s: float | None = None,
     ) -> None:
         self._bootstrap = bootstrap
         self._group_id = group_id
@@ -102,6 +104,10 @@ class ConsumerLoop:
         self._session_timeout_ms = session_timeout_ms
         self._fetch_max_wait_ms = fetch_max_wait_ms
         self.batch_handler = batch_handler
+        self._poll_stall_s = poll_stall_s or default_poll_stall_s(session_timeout_ms)
+        self._abandon_timeout_s = 10.0
+        # How many times a stuck poll had the consumer replaced (shared/kafka/stall.py).
+        self.recreated = 0
         self._consumer: AIOKafkaConsumer | None = None
         # Offsets whose effect is durable but not yet committed to Kafka.
         self._processed: dict[TopicPartition, int] = {}
@@ -132,6 +138,36 @@ class ConsumerLoop:
         return self.ready.is_set() and time.monotonic() - self.last_round < stall_s
 
     async def run(self, stop: asyncio.Event) -> None:
+        while True:
+            consumer = self._subscribe()
+            try:
+                await self._start_with_retry(consumer, stop)
+            except BaseException:
+                self._consumer = None
+                raise
+            log.info("consumer_started", group=self._group_id, topics=self._topics)
+            stalled = False
+            try:
+                await self._consume(consumer, stop)
+            except PollStalled as exc:
+                # A stuck member (shared/kafka/stall.py): nothing it read is committed; a new
+                # consumer joins as a new member and the group redelivers the rest.
+                stalled = True
+                self._leave_term()
+                self.recreated += 1
+                log.warning("consumer_poll_stalled", group=self._group_id, stalled_s=exc.stalled_s)
+            finally:
+                if stalled:
+                    await abandon(consumer, self._abandon_timeout_s)
+                else:
+                    await self.commit_processed()
+                    await consumer.stop()
+                self._consumer = None
+                log.info("consumer_stopped", group=self._group_id)
+            if not stalled:
+                return
+
+    def _subscribe(self) -> AIOKafkaConsumer:
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self._bootstrap,
             group_id=self._group_id,
@@ -140,6 +176,7 @@ class ConsumerLoop:
             session_timeout_ms=self._session_timeout_ms,
             heartbeat_interval_ms=max(1000, self._session_timeout_ms // 4),
             max_poll_interval_ms=300_000,
+            request_timeout_ms=request_timeout_ms(self._session_timeout_ms),
             # How soon a changed partition count is seen (and the group rebalanced onto it): after a
             # broker reset, a topic can come back auto-created with more partitions than before,
             # and at the 5-minute default the extra partitions went unread for 5 minutes.
@@ -148,35 +185,41 @@ class ConsumerLoop:
         )
         consumer.subscribe(self._topics, listener=EndTermOnRevoke(self))
         self._consumer = consumer  # from the first join on: the rebalance listener reads it
+        return consumer
+
+    async def _poll(
+        self, consumer: AIOKafkaConsumer
+    ) -> dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]:
+        deadline = asyncio.timeout(self._poll_stall_s)
         try:
-            await self._start_with_retry(consumer, stop)
-        except BaseException:
-            self._consumer = None
+            async with deadline:
+                batches: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]] = await consumer.getmany(
+                    timeout_ms=200, max_records=self._max_batch
+                )
+                return batches
+        except TimeoutError:
+            if deadline.expired():
+                raise PollStalled(self._poll_stall_s) from None
             raise
-        log.info("consumer_started", group=self._group_id, topics=self._topics)
-        try:
-            while not stop.is_set():
-                batches = await consumer.getmany(timeout_ms=200, max_records=self._max_batch)
-                term = self._term
-                if consumer.assignment():
-                    self.ready.set()
-                for tp, records in batches.items():
-                    if self.batch_handler is not None and len(records) > 1:
-                        if stop.is_set() or not self._still_owned(tp, term):
-                            continue
-                        if await self._process_batch(tp, [_delivery(r) for r in records], term):
-                            continue
-                    for record in records:
-                        if stop.is_set() or not self._still_owned(tp, term):
-                            break  # revoked or rejoined mid-batch, or stopping: redelivered
-                        await self._process(_delivery(record), stop, term)
-                await self._commit_round(consumer)
-                self.last_round = time.monotonic()
-        finally:
-            await self.commit_processed()
-            await consumer.stop()
-            self._consumer = None
-            log.info("consumer_stopped", group=self._group_id)
+
+    async def _consume(self, consumer: AIOKafkaConsumer, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            batches = await self._poll(consumer)
+            term = self._term
+            if consumer.assignment():
+                self.ready.set()
+            for tp, records in batches.items():
+                if self.batch_handler is not None and len(records) > 1:
+                    if stop.is_set() or not self._still_owned(tp, term):
+                        continue
+                    if await self._process_batch(tp, [_delivery(r) for r in records], term):
+                        continue
+                for record in records:
+                    if stop.is_set() or not self._still_owned(tp, term):
+                        break  # revoked or rejoined mid-batch, or stopping: redelivered
+                    await self._process(_delivery(record), stop, term)
+            await self._commit_round(consumer)
+            self.last_round = time.monotonic()
 
     async def _start_with_retry(self, consumer: AIOKafkaConsumer, stop: asyncio.Event) -> None:
         backoff = self._backoff()

@@ -28,11 +28,17 @@ class EmbeddedBroker:
     description = "embedded Kafka-protocol broker (Tansu, memory storage)"
 
     def __init__(
-        self, host: str = "127.0.0.1", port: int | None = None, log_path: Path | None = None
+        self,
+        host: str = "127.0.0.1",
+        port: int | None = None,
+        log_path: Path | None = None,
+        advertised_port: int | None = None,
     ) -> None:
         self.host = host
         self.port = port or free_port()
         self.log_path = log_path
+        # Where clients are told to connect after bootstrap (tests put a proxy there); default: port.
+        self.advertised_port = advertised_port or self.port
         self._child: ChildProcess | None = None
 
     @property
@@ -49,8 +55,8 @@ class EmbeddedBroker:
                 f"port {self.port} is already in use; stop what is listening there or set "
                 "LEADRELAY_KAFKA_BOOTSTRAP to another port"
             )
-        url = f"tcp://{self.host}:{self.port}"
-        argv = [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url]
+        url, advertised = f"tcp://{self.host}:{self.port}", f"tcp://{self.host}:{self.advertised_port}"
+        argv = [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", advertised]
         child = ChildProcess(
             "the embedded broker",
             [*argv, "--storage-engine", "memory://tansu/"],

@@ -47,6 +47,7 @@ async def running(
     handler: Handler,
     max_attempts: int = 3,
     session_timeout_ms: int = TEST_SESSION_TIMEOUT_MS,
+    poll_stall_s: float | None = None,
 ) -> AsyncIterator[tuple[ConsumerLoop, asyncio.Event]]:
     producer = EventProducer(broker.bootstrap, client_id="test-dlq")
     loop = ConsumerLoop(
@@ -60,6 +61,7 @@ async def running(
         retry_backoff_s=0.01,
         max_backoff_s=0.05,
         session_timeout_ms=session_timeout_ms,
+        poll_stall_s=poll_stall_s,
     )
     stop = asyncio.Event()
     task = asyncio.create_task(loop.run(stop))
