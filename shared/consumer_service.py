@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from shared.db import create_engine, create_session_factory
 from shared.http_ops import database_ready, install_error_handlers, ops_router
 from shared.kafka import ConsumerLoop, EventProducer
-from shared.kafka.consumer import Handler
+from shared.kafka.records import Handler
 from shared.runtime import BackgroundLoops, Loop, prepare_service, service_consumer, service_producer
 from shared.settings import CommonSettings
 

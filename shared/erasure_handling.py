@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from shared.dispatch import decode
 from shared.events import CloudEvent, Event, LeadErased, PersonErased
 from shared.kafka import ConsumerLoop, Delivery
-from shared.kafka.consumer import BatchHandler, Handler
+from shared.kafka.records import BatchHandler, Handler
 
 Eraser = Callable[[CloudEvent, Event], Awaitable[bool]]
 ERASURES: tuple[type[Event], ...] = (PersonErased, LeadErased)

@@ -21,7 +21,8 @@ from shared.db import is_transient_db_error
 from shared.db.migrate import migrate_service
 from shared.events import Topics
 from shared.kafka import ConsumerLoop, EventProducer, ensure_topics
-from shared.kafka.consumer import Handler, default_is_transient
+from shared.kafka.consumer import default_is_transient
+from shared.kafka.records import Handler
 from shared.logging import get_logger
 from shared.settings import CommonSettings
 

@@ -26,7 +26,7 @@ from services.delivery.repository import DeliveryRepository, NewMessage
 from shared.dispatch import decode
 from shared.events import CloudEvent, Event, LeadCaptured, LeadQualified, SlaStarted
 from shared.kafka import Delivery
-from shared.kafka.consumer import BatchHandler, Handler
+from shared.kafka.records import BatchHandler, Handler
 
 
 def score_of(reasons: list[Any]) -> float | None:

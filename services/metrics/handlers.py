@@ -15,7 +15,7 @@ from services.metrics.projection import Projector
 from shared.dispatch import Dispatcher, decode
 from shared.events import Event, SlaBreached, SlaMet
 from shared.kafka import Delivery
-from shared.kafka.consumer import BatchHandler
+from shared.kafka.records import BatchHandler
 
 HANDLED: tuple[type[Event], ...] = (*STAGE_MOVING_MODELS, SlaMet, SlaBreached, *LIVE_MODELS)
 

@@ -17,44 +17,21 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 
 from shared.backoff import Backoff
+from shared.kafka.dead_letter import dead_letter
 from shared.kafka.membership import EndTermOnRevoke, commit_once, coordinator_connection
-from shared.kafka.producer import BrokerUnavailable, EventProducer, OutgoingMessage
+from shared.kafka.producer import BrokerUnavailable, EventProducer
+from shared.kafka.records import BatchHandler, Delivery, Handler, PermanentError, TransientCheck
 from shared.kafka.stall import PollStalled, abandon, default_poll_stall_s, request_timeout_ms
 from shared.logging import get_logger
 from shared.observability import HANDLER_SECONDS, MESSAGES
 
 log = get_logger(__name__)
-
-
-class PermanentError(Exception):
-    """This message can never be processed as it is: dead-letter it without retrying."""
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """One consumed record, free of client-library types so handlers stay testable."""
-
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    headers: Sequence[tuple[str, bytes]] = field(default_factory=tuple)
-
-
-Handler = Callable[[Delivery], Awaitable[None]]
-# Optional: a handler for several records of one partition at once, in offset order, that makes
-# their effects durable together (one transaction). If it raises, the loop processes the same
-# records one by one with `Handler`, so retries and dead-lettering work as without it.
-BatchHandler = Callable[[Sequence[Delivery]], Awaitable[None]]
-TransientCheck = Callable[[BaseException], bool]
 
 
 def default_is_transient(exc: BaseException) -> bool:
@@ -309,40 +286,9 @@ class ConsumerLoop:
     async def _dead_letter(
         self, delivery: Delivery, exc: BaseException, attempts: int, stop: asyncio.Event
     ) -> None:
-        reason = f"{type(exc).__name__}: {exc}"[:2000]
-        headers = [
-            *[(k, v) for k, v in delivery.headers if not k.startswith("leadrelay-dlq-")],
-            ("leadrelay-dlq-reason", reason.encode()),
-            ("leadrelay-dlq-topic", delivery.topic.encode()),
-            ("leadrelay-dlq-partition", str(delivery.partition).encode()),
-            ("leadrelay-dlq-offset", str(delivery.offset).encode()),
-            ("leadrelay-dlq-group", self._group_id.encode()),
-            ("leadrelay-dlq-attempts", str(attempts).encode()),
-        ]
-        # The original bytes may not be a CloudEvent: keep the record's own headers, claim no content type.
-        message = OutgoingMessage(
-            self._dlq_topic, delivery.key, delivery.value or b"", headers, content_type=None
+        await dead_letter(
+            self._dead_letters, self._dlq_topic, self._group_id, delivery, exc, attempts, stop, self._backoff
         )
-        backoff = self._backoff()
-        while True:
-            try:
-                await self._dead_letters.publish(message)
-                MESSAGES.labels(self._group_id, delivery.topic, "dead_lettered").inc()
-                log.error(
-                    "message_dead_lettered",
-                    topic=delivery.topic,
-                    partition=delivery.partition,
-                    offset=delivery.offset,
-                    reason=reason[:300],
-                    attempts=attempts,
-                )
-                return
-            except BrokerUnavailable as dlq_exc:
-                # Not dead-lettered yet: never commit past it. Keep trying until the broker is back.
-                log.warning("dead_letter_publish_failed", error=repr(dlq_exc), retry_in_s=backoff.delay_s)
-                if stop.is_set():
-                    raise
-                await backoff.wait()
 
     def begin_membership_term(self) -> None:
         """Partitions assigned: the term's records come from the broker the group now talks to."""

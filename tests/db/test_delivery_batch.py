@@ -13,7 +13,7 @@ from services.delivery.clock import ManualClock
 from services.delivery.devreceiver import Receiver
 from services.delivery.repository import DeliveryRepository
 from shared.events import SlaStarted
-from shared.kafka.consumer import PermanentError
+from shared.kafka.records import PermanentError
 from tests.integration.test_delivery_support import (
     SECRET,
     assigned,
