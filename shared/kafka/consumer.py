@@ -102,6 +102,11 @@ class ConsumerLoop:
         self.last_round = time.monotonic()
 
     @property
+    def consumer(self) -> AIOKafkaConsumer | None:
+        """The client in use (None between runs, and while a stalled one is replaced)."""
+        return self._consumer
+
+    @property
     def handler(self) -> Handler:
         return self._handler
 
@@ -160,7 +165,7 @@ class ConsumerLoop:
             metadata_max_age_ms=METADATA_MAX_AGE_MS,
             fetch_max_wait_ms=self._fetch_max_wait_ms,
         )
-        consumer.subscribe(self._topics, listener=EndTermOnRevoke(self))
+        consumer.subscribe(self._topics, listener=EndTermOnRevoke(self, consumer))
         self._consumer = consumer  # from the first join on: the rebalance listener reads it
         return consumer
 

@@ -30,6 +30,9 @@ log = get_logger(__name__)
 class Terms(Protocol):
     assignments: int
 
+    @property
+    def consumer(self) -> AIOKafkaConsumer | None: ...
+
     async def end_membership_term(self, revoked: set[TopicPartition]) -> None: ...
 
     def begin_membership_term(self) -> None: ...
@@ -48,13 +51,20 @@ def member_of_group(consumer: AIOKafkaConsumer) -> bool:
 
 
 class EndTermOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, loop: Terms) -> None:
+    """The loop's terms follow `consumer`'s rebalances, and only while it is the loop's consumer: one
+    replaced after a stall (shared/kafka/stall.py) may still be shutting down."""
+
+    def __init__(self, loop: Terms, consumer: AIOKafkaConsumer) -> None:
         self._loop = loop
+        self._consumer = consumer
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        await self._loop.end_membership_term(revoked)
+        if self._loop.consumer is self._consumer:
+            await self._loop.end_membership_term(revoked)
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        if self._loop.consumer is not self._consumer:
+            return
         self._loop.assignments += 1
         self._loop.begin_membership_term()
         log.info(

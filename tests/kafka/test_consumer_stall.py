@@ -61,7 +61,7 @@ async def test_a_member_whose_rejoin_is_never_answered_is_replaced_losing_nothin
     await produce(broker.bootstrap, topic, first)
     async with running(broker, topic, group, handler, poll_stall_s=STALL_S) as (loop, _):
         await eventually(lambda: saw(first))
-        consumer = loop._consumer
+        consumer = loop.consumer
         assert consumer is not None
         member = consumer._coordinator.member_id
         proxy.unanswered_members.add(member)
@@ -74,7 +74,7 @@ async def test_a_member_whose_rejoin_is_never_answered_is_replaced_losing_nothin
         await eventually(replaced, timeout_s=STALL_S + 15)
         assert proxy.dropped >= 1  # the old member's JoinGroup never reached the broker
         await eventually(lambda: saw(later), timeout_s=30)
-        assert loop._consumer is not None and loop._consumer._coordinator.member_id != member
+        assert loop.consumer is not None and loop.consumer._coordinator.member_id != member
     assert set(seen) == set(first + later)
     assert await committed(broker.bootstrap, group, topic) == [20]
 
