@@ -146,7 +146,7 @@ class ConsumerLoop:
                     await consumer.stop()
                 self._consumer = None
                 log.info("consumer_stopped", group=self._group_id)
-            if not stalled:
+            if not stalled or stop.is_set():
                 return
 
     def _subscribe(self) -> AIOKafkaConsumer:
