@@ -92,11 +92,8 @@ def _given(header: str) -> list[bytes]:
     return signatures
 
 
-def get_path(root: Any, path: str) -> Any:
-    return _get(root, tuple(path.split(".")))
-
-
 def _get(root: Any, parts: tuple[str, ...]) -> Any:
+    """The value at a dotted path (`data.email` as its parts, list indexes as digits), or None."""
     node = root
     for part in parts:
         if isinstance(node, dict):
