@@ -144,6 +144,9 @@ async def test_membership_is_read_off_the_client_as_aiokafka_keeps_it(broker: Br
             await consumer.getmany(timeout_ms=200)
         assert member_of_group(consumer)
         assert coordinator_connection(consumer) is not None
+        # What `abandon` (shared/kafka/stall.py) falls back on when a stuck consumer's stop hangs.
+        assert isinstance(consumer._coordinator._heartbeat_task, asyncio.Task)
+        assert callable(consumer._client.close)
         consumer._coordinator.reset_generation()  # what aiokafka does when the broker forgot the member
         assert not member_of_group(consumer)
     finally:
