@@ -21,6 +21,7 @@ from services.delivery.config import DeliveryEndpoint
 from services.delivery.outcome import Outcome, http_outcome
 from services.delivery.repository import Message
 from services.delivery.signing import Signer
+from shared.outbound_http import tls_context
 
 CONTENT_TYPE = "application/cloudevents+json"
 # httpx logs every request's URL at INFO; a Slack incoming-webhook URL is a secret.
@@ -67,7 +68,7 @@ class Target:
 def endpoint_client(concurrency: int) -> httpx.AsyncClient:
     """One client (one connection pool) per endpoint, so a hung endpoint cannot hold another's connections."""
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    return httpx.AsyncClient(limits=limits, follow_redirects=False)
+    return httpx.AsyncClient(limits=limits, follow_redirects=False, verify=tls_context())
 
 
 class WebhookSender:

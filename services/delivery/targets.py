@@ -16,6 +16,7 @@ from services.delivery.notify.senders import EmailSender, SlackSender
 from services.delivery.senders import RateLimiter, Target, WebhookSender, endpoint_client
 from services.delivery.signing import Signer, secrets_from_env
 from shared.config import LeadRelayConfig
+from shared.outbound_http import tls_context
 
 
 @dataclass
@@ -50,7 +51,7 @@ def build_outbound(
         )
     notify = config.notifications
     directory = Directory(config)
-    slack_client = httpx.AsyncClient(limits=httpx.Limits(max_connections=32))
+    slack_client = httpx.AsyncClient(limits=httpx.Limits(max_connections=32), verify=tls_context())
     out.clients.append(slack_client)
     for who, contact in notify.contacts.items():
         # One at a time per person and channel: their notices arrive in event order.
@@ -64,7 +65,7 @@ def build_outbound(
             out.targets[f"email:{who}"] = Target(
                 f"email:{who}", mailer, 1, notify.schedule_s, at_most_once=True
             )
-    crm_client = httpx.AsyncClient(limits=httpx.Limits(max_connections=8))
+    crm_client = httpx.AsyncClient(limits=httpx.Limits(max_connections=8), verify=tls_context())
     out.clients.append(crm_client)
     out.crms = crm_adapters(config, crm_client, clock)
     for crm in out.crms:

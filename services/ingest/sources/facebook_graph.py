@@ -19,6 +19,8 @@ from typing import Any
 
 import httpx
 
+from shared.outbound_http import tls_context
+
 DEFAULT_BASE_URL = "https://graph.facebook.com"
 DEFAULT_VERSION = "v21.0"
 DEFAULT_FIELDS = ("id", "created_time", "field_data", "form_id")
@@ -59,7 +61,9 @@ class GraphClient:
             else None
         )
         self._own_client = client is None
-        self._client = client or httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout_s)
+        self._client = client or httpx.AsyncClient(
+            base_url=base_url.rstrip("/"), timeout=timeout_s, verify=tls_context()
+        )
 
     async def fetch_lead(self, leadgen_id: str) -> dict[str, Any]:
         # The id comes from the webhook body: refuse anything but digits before it becomes a path.
