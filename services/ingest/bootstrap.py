@@ -140,7 +140,8 @@ def create_app(runtime: IngestRuntime) -> FastAPI:
         if runtime.watcher is not None:
             await runtime.watcher.first_check()
             loops.start("ingest-broker-reset", runtime.watcher.run)
-        freeze_startup_heap()
+        if settings.freeze_heap:
+            freeze_startup_heap()
         try:
             yield
         finally:

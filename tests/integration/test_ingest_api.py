@@ -34,6 +34,8 @@ def settings_for(bootstrap_servers: str, database_url: str, prefix: str, **extra
         kafka_send_timeout_s=2.0,
         kafka_request_timeout_ms=1500,
     )
+    # Many apps in one process: no start-up heap freeze (a server's setting; see IngestSettings).
+    extra.setdefault("freeze_heap", False)
     return IngestSettings(common=common, api_key=SecretStr("test-key"), max_body_bytes=2048, **extra)
 
 
