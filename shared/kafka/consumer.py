@@ -82,7 +82,6 @@ class ConsumerLoop:
         self._fetch_max_wait_ms = fetch_max_wait_ms
         self.batch_handler = batch_handler
         self._poll_stall_s = poll_stall_s or default_poll_stall_s(session_timeout_ms)
-        self._abandon_timeout_s = 10.0
         # How many times a stuck poll had the consumer replaced (shared/kafka/stall.py).
         self.recreated = 0
         self._consumer: AIOKafkaConsumer | None = None
@@ -140,7 +139,7 @@ class ConsumerLoop:
                 log.warning("consumer_poll_stalled", group=self._group_id, stalled_s=exc.stalled_s)
             finally:
                 if stalled:
-                    await abandon(consumer, self._abandon_timeout_s)
+                    await abandon(consumer)
                 else:
                     await self.commit_processed()
                     await consumer.stop()

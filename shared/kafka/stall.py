@@ -38,12 +38,16 @@ def default_poll_stall_s(session_timeout_ms: int) -> float:
 
 def request_timeout_ms(session_timeout_ms: int) -> int:
     """Each request to the broker, bounded: a JoinGroup may be held for the rebalance timeout (the
-    session timeout here), so a little above that. aiokafka's default (40 s) let one coordinator
-    lookup over a half-open connection stay silent for two minutes."""
+    session timeout here), so a little above that. At aiokafka's default (40 s), one coordinator
+    lookup over a new connection (connect, handshake, request) can wait up to two minutes without
+    a log line (read in aiokafka 0.14's client and connection code, not measured)."""
     return session_timeout_ms + 5_000
 
 
-async def abandon(consumer: AIOKafkaConsumer, timeout_s: float) -> None:
+ABANDON_TIMEOUT_S = 10.0
+
+
+async def abandon(consumer: AIOKafkaConsumer, timeout_s: float = ABANDON_TIMEOUT_S) -> None:
     """Stop a consumer whose membership is stuck, within `timeout_s`.
 
     `stop()` waits for aiokafka's coordination task without limit, and that task is what is stuck;
