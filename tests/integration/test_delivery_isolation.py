@@ -66,7 +66,10 @@ async def test_hung_and_failing_endpoints_do_not_delay_a_healthy_one(database_ur
         "the hung endpoint got more than its concurrency"
     )
     assert failing.count >= EVENTS, "the failing endpoint was tried for every event"
-    assert p95_crowded < max(0.5, 3 * p95_alone), (p95_alone, p95_crowded)
+    # Sharing workers with the hung endpoint would delay the healthy one by seconds (its 30 s answers,
+    # the failing one's retries); alone it takes ~0.03 s. The floor sits between the two: at 0.5 s, a
+    # one-off pause of the CI machine failed it twice (P95 0.57 and 0.63 s on PostgreSQL).
+    assert p95_crowded < max(2.0, 3 * p95_alone), (p95_alone, p95_crowded)
 
 
 async def test_http_api_lists_shows_and_replays(database_url: str) -> None:
