@@ -293,6 +293,7 @@ def report(console: Console, targets: list[Target], rounds: int, seconds: int, c
         "target",
         "req/s",
         "x bare",
+        "x bare by round",
         "P50 ms",
         "P99 ms",
         "server CPU ms/req",
@@ -307,6 +308,9 @@ def report(console: Console, targets: list[Target], rounds: int, seconds: int, c
             "target": t.label,
             "rps": round(rps),
             "ratio": round(rps / base, 2),
+            # Each round's ratio to the bare run of the same round (they ran minutes apart at most):
+            # how far the machine's drift moves the figure.
+            "ratio_by_round": " ".join(f"{r / b:.2f}" for r, b in zip(t.rps, targets[0].rps, strict=True)),
             "p50_ms": round(statistics.median(t.p50_ms), 2),
             "p99_ms": round(statistics.median(t.p99_ms), 2),
             "cpu_ms_per_request": round(cpu, 3),
@@ -316,8 +320,9 @@ def report(console: Console, targets: list[Target], rounds: int, seconds: int, c
         rows.append(row)
         table.add_row(*(str(v) for v in row.values()))
     console.print(table)
+    rounds_raw = {t.name: {"rps": t.rps, "cpu_ms": t.cpu_ms} for t in targets}
     (RESULTS / "ingest.json").write_text(
-        json.dumps({"at": datetime.now(UTC).isoformat(), "rows": rows}, indent=2)
+        json.dumps({"at": datetime.now(UTC).isoformat(), "rows": rows, "rounds": rounds_raw}, indent=2)
     )
 
 
