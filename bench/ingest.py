@@ -223,7 +223,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     args = parser.parse_args()
     rounds, seconds = (1, 4) if args.quick else (args.rounds, args.seconds)
-    console = Console(width=max(Console().width, 120))
+    console = Console(width=max(Console().width, 140))
     wrk = require_wrk(console)
     RESULTS.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="bench-ingest-"))

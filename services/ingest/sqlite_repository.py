@@ -9,14 +9,21 @@ own connection to the same file: BEGIN IMMEDIATE, three executemany, COMMIT.
 
 The statements are compiled from the same SQLAlchemy tables (and datetimes bound through the
 columns' own types), so the rows are exactly what the portable path writes.
+
+Checkpoints (copying the WAL back into the database file, with its fsync) run on a thread and
+connection of their own, not inside a batch's COMMIT: there, every request waiting on the batch
+waited on the disk too, and the server sat idle (bench/ingest.py: 90-95% of a core busy on a
+disk, 100% on tmpfs). A PASSIVE checkpoint never blocks the writer. SQLite's own automatic
+checkpoint stays on the writer at a high mark, in case the background one falls behind.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -29,8 +36,15 @@ from sqlalchemy.exc import DBAPIError
 from services.ingest.repository import AcceptedRow
 from services.ingest.tables import deliveries, journal, leads_by_email
 from shared.db.engine import _sqlite_pragmas  # the same pragmas as every other connection to the file
+from shared.logging import get_logger
+
+log = get_logger(__name__)
 
 _DIALECT = sqlite.dialect()
+CHECKPOINT_EVERY_S = 0.5
+# Pages (4 KiB) of WAL after which a COMMIT on the writer checkpoints by itself (default 1000):
+# only reached when the background checkpoints cannot keep up.
+WRITER_AUTOCHECKPOINT_PAGES = 20_000
 _JOURNAL = ["event_id", "topic", "key", "value", "published_at"]
 _INDEX = ["email_hash", "lead_id", "updated_at"]
 _DELIVERIES = ["source", "scope", "delivery_key", "body_hash", "event_id", "lead_id", "created_at"]
@@ -73,6 +87,10 @@ class SqliteAcceptedRepository:
         self._path = path
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-sqlite-writer")
         self._conn: sqlite3.Connection | None = None  # opened and used on the writer thread only
+        self._checkpointer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-sqlite-checkpoint")
+        self._checkpoint_conn: sqlite3.Connection | None = None  # the checkpoint thread's own
+        self._checkpoint_due = 0.0  # time.monotonic() of the next checkpoint (writer thread only)
+        self._checkpointing: Future[None] | None = None
         self._journal_sql = _sql(insert(journal), _JOURNAL)
         self._index_sql = _sql(_upsert_index(), _INDEX)
         self._deliveries_sql = _sql(sqlite_insert(deliveries).on_conflict_do_nothing(), _DELIVERIES)
@@ -84,15 +102,45 @@ class SqliteAcceptedRepository:
         await asyncio.get_running_loop().run_in_executor(self._executor, self._write, rows, at)
 
     async def close(self) -> None:
-        await asyncio.get_running_loop().run_in_executor(self._executor, self._disconnect)
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, self._disconnect)
         self._executor.shutdown(wait=True)
+        await loop.run_in_executor(self._checkpointer, self._close_checkpoint_conn)
+        self._checkpointer.shutdown(wait=True)
 
     def _connect(self) -> sqlite3.Connection:
         if self._conn is None:
             conn = sqlite3.connect(self._path, timeout=30, isolation_level=None)
             _sqlite_pragmas(conn, None)
+            conn.execute(f"PRAGMA wal_autocheckpoint={WRITER_AUTOCHECKPOINT_PAGES}")
             self._conn = conn
         return self._conn
+
+    def _start_checkpoint(self) -> None:
+        """On the writer thread, after a COMMIT: hand a checkpoint to the checkpoint thread when one
+        is due and none is running (a batch never waits for it)."""
+        now = time.monotonic()
+        if now < self._checkpoint_due or (self._checkpointing is not None and not self._checkpointing.done()):
+            return
+        self._checkpoint_due = now + CHECKPOINT_EVERY_S
+        self._checkpointing = self._checkpointer.submit(self._checkpoint)
+
+    def _checkpoint(self) -> None:
+        try:
+            if self._checkpoint_conn is None:
+                self._checkpoint_conn = sqlite3.connect(self._path, timeout=30, isolation_level=None)
+                _sqlite_pragmas(self._checkpoint_conn, None)
+            self._checkpoint_conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except sqlite3.Error as exc:
+            # Nothing is lost: the WAL holds the commits, and the next checkpoint (or the writer's
+            # own, at its high mark) copies them.
+            log.warning("sqlite_checkpoint_failed", error=repr(exc))
+            self._close_checkpoint_conn()
+
+    def _close_checkpoint_conn(self) -> None:
+        if self._checkpoint_conn is not None:
+            conn, self._checkpoint_conn = self._checkpoint_conn, None
+            conn.close()
 
     def _disconnect(self) -> None:
         if self._conn is not None:
@@ -131,3 +179,4 @@ class SqliteAcceptedRepository:
             self._disconnect()  # a broken connection is reopened by the next batch
             # As SQLAlchemy would raise it: callers treat SQLAlchemyError as "database down".
             raise DBAPIError.instance("ingest after-ack batch", None, exc, sqlite3.Error) from exc
+        self._start_checkpoint()

@@ -3,6 +3,8 @@ on a SQLite file through the writer thread, whose rows must read back exactly as
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,7 +24,7 @@ from services.ingest.repository import (
     RememberedDelivery,
     SessionAcceptedRepository,
 )
-from services.ingest.sqlite_repository import SqliteAcceptedRepository, sqlite_file
+from services.ingest.sqlite_repository import CHECKPOINT_EVERY_S, SqliteAcceptedRepository, sqlite_file
 from shared.db import create_engine, create_session_factory
 from shared.db.migrate import migrate_service
 from shared.kafka.producer import OutgoingMessage
@@ -132,3 +134,28 @@ def test_in_memory_and_server_databases_keep_the_session_path() -> None:
     assert sqlite_file(make_url("sqlite+aiosqlite://")) is None
     assert sqlite_file(make_url("sqlite+aiosqlite:///file:x?mode=memory&cache=shared&uri=true")) is None
     assert sqlite_file(make_url("postgresql+asyncpg://u:p@db/leadrelay")) is None
+
+
+async def test_the_sqlite_writer_leaves_checkpoints_to_a_thread_of_its_own(tmp_path: Path) -> None:
+    """The WAL is copied into the database file while the writer goes on, well before SQLite's own
+    automatic checkpoint (1,000 pages by default, which ran inside a batch's COMMIT)."""
+    path = tmp_path / "ingest.db"
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    await migrate_service(engine, "ingest")
+    await engine.dispose()  # the last connection out checkpoints: the file holds everything so far
+    before = path.stat().st_size
+    store = SqliteAcceptedRepository(str(path))
+    value = b"x" * 2000
+    batches = [
+        [(f"evt-{b}-{n}", OutgoingMessage("leads", b"lead", value), None, None) for n in range(20)]
+        for b in range(20)
+    ]  # ~800 KiB: ~200 pages of WAL, far below the writer's own checkpoint mark
+    for batch in batches[:-1]:
+        await store.write(batch, AT)
+    await asyncio.sleep(CHECKPOINT_EVERY_S + 0.1)  # the next batch finds a checkpoint due
+    await store.write(batches[-1], AT)
+    deadline = time.monotonic() + 10
+    while path.stat().st_size < before + 20 * 20 * len(value) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert path.stat().st_size >= before + 20 * 20 * len(value), "the WAL was not checkpointed"
+    await store.close()
