@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -310,3 +311,18 @@ def test_an_activity_can_address_its_lead_by_email(
     assert unknown.status_code == 404
     neither = client.post("/v1/activities", json={"kind": "won"}, headers=KEY)
     assert neither.status_code == 422
+
+
+def test_a_server_freezes_its_start_up_heap_and_a_stopped_app_lets_it_go(
+    broker: EmbeddedBroker, database_url: str, topic_prefix: str
+) -> None:
+    """The server's default (IngestSettings.freeze_heap): what start-up left alive is moved out of
+    the collector's way while the app serves, and given back when it stops (the other in-process
+    tests turn the freeze off: they build app after app)."""
+    assert gc.get_freeze_count() == 0
+    settings = settings_for(broker.bootstrap, database_url, topic_prefix, freeze_heap=True)
+    with TestClient(create_app(bootstrap(settings))) as client:
+        frozen = gc.get_freeze_count()
+        assert client.post("/v1/leads", json=LEAD, headers=KEY).status_code == 202
+    assert frozen > 10_000  # modules, schemas, compiled statements: the whole start-up heap
+    assert gc.get_freeze_count() == 0
