@@ -108,10 +108,14 @@ class SqliteAcceptedRepository:
         await loop.run_in_executor(self._checkpointer, self._close_checkpoint_conn)
         self._checkpointer.shutdown(wait=True)
 
+    def _open(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self._path, timeout=30, isolation_level=None)
+        _sqlite_pragmas(conn, None)
+        return conn
+
     def _connect(self) -> sqlite3.Connection:
         if self._conn is None:
-            conn = sqlite3.connect(self._path, timeout=30, isolation_level=None)
-            _sqlite_pragmas(conn, None)
+            conn = self._open()
             conn.execute(f"PRAGMA wal_autocheckpoint={WRITER_AUTOCHECKPOINT_PAGES}")
             self._conn = conn
         return self._conn
@@ -128,8 +132,7 @@ class SqliteAcceptedRepository:
     def _checkpoint(self) -> None:
         try:
             if self._checkpoint_conn is None:
-                self._checkpoint_conn = sqlite3.connect(self._path, timeout=30, isolation_level=None)
-                _sqlite_pragmas(self._checkpoint_conn, None)
+                self._checkpoint_conn = self._open()
             self._checkpoint_conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
         except sqlite3.Error as exc:
             # Nothing is lost: the WAL holds the commits, and the next checkpoint (or the writer's
