@@ -2,8 +2,9 @@
 
 Same load as bench/ingest.py (wrk -c32 on core 1 with the broker, the server alone on core 0), one target at a
 time: the real app, then without the produce round trip, without the after-ack SQLite batch, without
-the request-metrics middleware, without all three; plus the framework floor (a plain Starlette route in a
-FastAPI app parsing the same body) and the bare FastAPI endpoint. The differences are what each part costs.
+the request-metrics middleware, without all three, and with librdkafka's producer instead of aiokafka's;
+plus the framework floor (a plain Starlette route in a FastAPI app parsing the same body) and the bare
+FastAPI endpoint. The differences are what each part costs.
 Rounds interleaved, median.
 
     .venv/bin/python bench/ingest_ablation.py                  # (b) and (c), 3 rounds of 6 s
@@ -42,8 +43,14 @@ from bench.ingest import (
 from shared.kafka.embedded import EmbeddedBroker
 from shared.kafka.process import free_port
 
-ABLATIONS = ["", "produce", "sqlite", "metrics", "produce,sqlite,metrics"]
+ABLATIONS = ["", "produce", "sqlite", "metrics", "produce,sqlite,metrics", "rdkafka"]
 PATHS = {"leads": "/v1/leads", "signed": "/v1/sources/webinar/webhooks"}
+
+
+def _label(ablate: str) -> str:
+    if ablate == "rdkafka":
+        return "with librdkafka's producer (bench/rdkafka_producer.py)"
+    return f"without {ablate}" if ablate else "real app"
 
 
 def main() -> None:
@@ -67,7 +74,7 @@ def main() -> None:
     signed_lua.write_text(SIGNED_LUA)
     runs: list[tuple[str, str, str]] = []  # (label, app, target)
     for target in PATHS if args.target == "both" else [args.target]:
-        runs += [(f"{target}: " + (f"without {a}" if a else "real app"), a, target) for a in ABLATIONS]
+        runs += [(f"{target}: {_label(a)}", a, target) for a in ABLATIONS]
     runs += [
         ("floor: plain Starlette route, same parse", "floor", "leads"),
         ("bare FastAPI endpoint", "bare", "leads"),

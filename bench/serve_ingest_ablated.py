@@ -2,7 +2,8 @@
 
 BENCH_ABLATE is a comma list of: `produce` (publish returns at once, no broker round trip), `sqlite` (the
 after-ack batch and the ledger write return at once), `metrics` (the request-metrics middleware passes
-through, as do the front door's answer counter and latency histogram).
+through, as do the front door's answer counter and latency histogram); and `rdkafka`, not a stub: the
+producer is librdkafka's (bench/rdkafka_producer.py) instead of aiokafka's, everything else as shipped.
 Only for measuring what each part costs: a stubbed app acknowledges what it did not store.
 """
 
@@ -15,11 +16,13 @@ from fastapi import FastAPI
 
 import services.ingest.bootstrap as ingest_bootstrap
 import services.ingest.front_door as front_door
+from bench.rdkafka_producer import RdKafkaProducer
 from bench.serve_ingest import create_app as create_ingest_app
 from services.ingest.journal import Journal
 from services.ingest.lead_index import LeadIndex
 from services.ingest.ledger import DeliveryLedger
 from shared.kafka.producer import EventProducer, OutgoingMessage
+from shared.settings import CommonSettings
 
 
 class _PassThrough:
@@ -47,6 +50,17 @@ async def _nothing(*_: Any, **__: Any) -> None:
 
 def create_app() -> FastAPI:
     ablate = set(filter(None, os.environ.get("BENCH_ABLATE", "").split(",")))
+    if "rdkafka" in ablate:
+
+        def rdkafka_producer(common: CommonSettings, client_id: str) -> RdKafkaProducer:
+            return RdKafkaProducer(
+                common.kafka_bootstrap,
+                client_id=client_id,
+                request_timeout_ms=common.kafka_request_timeout_ms,
+                send_timeout_s=common.kafka_send_timeout_s,
+            )
+
+        ingest_bootstrap.service_producer = rdkafka_producer  # type: ignore[attr-defined,assignment]
     if "produce" in ablate:
 
         async def publish(self: EventProducer, message: OutgoingMessage) -> None:
