@@ -18,9 +18,10 @@ import asyncio
 import logging
 import random
 import struct
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaConnectionError, KafkaError
@@ -30,6 +31,10 @@ from shared.logging import get_logger
 log = get_logger(__name__)
 
 CLOUDEVENTS_CONTENT_TYPE = "application/cloudevents+json"
+_CLOUDEVENTS_HEADER = ("content-type", CLOUDEVENTS_CONTENT_TYPE.encode())
+# How often waits for acknowledgements are checked against their deadlines (the precision of the
+# send timeout on `publish`).
+SWEEP_EVERY_S = 0.1
 Idempotence = Literal["auto", "on", "off"]
 
 
@@ -60,6 +65,8 @@ class OutgoingMessage:
     content_type: str | None = CLOUDEVENTS_CONTENT_TYPE
 
     def record_headers(self) -> list[tuple[str, bytes]]:
+        if not self.headers and self.content_type == CLOUDEVENTS_CONTENT_TYPE:
+            return [_CLOUDEVENTS_HEADER]  # the request path's case: no scan, no encode
         headers = list(self.headers)
         if self.content_type and not any(k.lower() == "content-type" for k, _ in headers):
             headers.append(("content-type", self.content_type.encode()))
@@ -85,6 +92,10 @@ class EventProducer:
         self._idempotence = idempotence
         self._producer: AIOKafkaProducer | None = None
         self._start_lock = asyncio.Lock()
+        # `publish`'s acknowledgements awaited, oldest first, with their deadlines: one sweep timer
+        # for all of them instead of an `asyncio.timeout` (a timer set and cancelled) per request.
+        self._waiting: deque[tuple[float, asyncio.Future[Any]]] = deque()
+        self._sweep: asyncio.TimerHandle | None = None
 
     async def start(self) -> None:
         """Connect; raises BrokerUnavailable if the broker cannot be reached now."""
@@ -117,7 +128,9 @@ class EventProducer:
             client_id=self._client_id,
             acks="all",
             enable_idempotence=idempotent,
-            request_timeout_ms=self._request_timeout_ms,
+            # aiokafka bounds `send`'s own waits (metadata, buffer space) by this: never longer
+            # than a publish may take in all.
+            request_timeout_ms=min(self._request_timeout_ms, max(1, int(self._send_timeout_s * 1000))),
             linger_ms=self._linger_ms,
             retry_backoff_ms=100,
             partitioner=partition_by_key,
@@ -139,25 +152,58 @@ class EventProducer:
         if self._producer is not None:
             producer, self._producer = self._producer, None
             await _quiet_stop(producer)
+        if self._sweep is not None:
+            self._sweep.cancel()
+            self._sweep = None
+        for _, acked in self._waiting:  # the stop settled them, or they are failed now
+            if not acked.done():
+                acked.set_exception(TimeoutError("the producer stopped"))
+        self._waiting.clear()
 
     async def publish(self, message: OutgoingMessage) -> None:
-        """Send one message and wait for the broker's acknowledgement.
+        """Send one message and wait for the broker's acknowledgement, within `send_timeout_s`.
 
-        The request path's call (one message per request): no list, no gather future."""
+        The request path's call (one message per request): no list, no gather future, and no timer
+        of its own. `send` itself waits only for metadata or buffer space, which aiokafka bounds by
+        `request_timeout_ms` (never above the send timeout, see `_connect`); the acknowledgement is
+        watched by the sweep, which fails it with TimeoutError once its deadline has passed."""
         if self._producer is None:
             await self.start()
         assert self._producer is not None
         producer = self._producer
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._send_timeout_s
         try:
-            async with asyncio.timeout(self._send_timeout_s):
-                await (
-                    await producer.send(
-                        message.topic, value=message.value, key=message.key, headers=message.record_headers()
-                    )
-                )
+            acked = await producer.send(
+                message.topic, value=message.value, key=message.key, headers=message.record_headers()
+            )
+            self._watch(acked, deadline, loop)
+            await acked
         except (KafkaError, OSError, TimeoutError) as exc:
             log.warning("kafka_publish_failed", error=repr(exc), messages=1)
             raise BrokerUnavailable(f"Kafka did not acknowledge the write: {exc!r}") from exc
+
+    def _watch(self, acked: asyncio.Future[Any], deadline: float, loop: asyncio.AbstractEventLoop) -> None:
+        if acked.done():
+            return
+        if deadline <= loop.time():  # `send` itself took the whole time (a metadata wait)
+            acked.set_exception(TimeoutError("no acknowledgement within the send timeout"))
+            return
+        self._waiting.append((deadline, acked))
+        if self._sweep is None:
+            self._sweep = loop.call_later(SWEEP_EVERY_S, self._sweep_expired, loop)
+
+    def _sweep_expired(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Drop the settled waits at the head, fail the expired ones (aiokafka skips a future that
+        is already done when its batch settles later). Deadlines arrive in order, except after a
+        `send` that waited for metadata: such a wait is failed once those ahead of it have settled
+        (they are acknowledged within milliseconds, or expire themselves)."""
+        now, waiting = loop.time(), self._waiting
+        while waiting and (waiting[0][1].done() or waiting[0][0] <= now):
+            _, acked = waiting.popleft()
+            if not acked.done():
+                acked.set_exception(TimeoutError("no acknowledgement within the send timeout"))
+        self._sweep = loop.call_later(SWEEP_EVERY_S, self._sweep_expired, loop) if waiting else None
 
     async def publish_many(self, messages: Sequence[OutgoingMessage]) -> None:
         """Send messages in order and wait until every one is acknowledged (or raise)."""
