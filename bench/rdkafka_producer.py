@@ -119,12 +119,12 @@ class RdKafkaProducer:
         if producer is None:
             return
         loop = asyncio.get_running_loop()
-        # What is queued gets its reports (a caller still waiting is answered), within a bound;
-        # a producer that failed fatally cannot send them: they are failed at once.
         for tick in (self._tick, self._idle_tick):
             if tick is not None:
                 tick.cancel()
         self._tick = self._idle_tick = None
+        # What is queued gets its reports (a caller still waiting is answered), within a bound;
+        # a producer that failed fatally cannot send them: they are failed at once.
         await loop.run_in_executor(None, _drain, producer, self._fatal is not None)
 
     async def publish(self, message: OutgoingMessage) -> None:
@@ -225,8 +225,9 @@ class RdKafkaProducer:
             self._idle_tick = self._loop.call_later(IDLE_TICK_S, self._idle)
 
     def _on_error(self, error: KafkaError) -> None:
-        """librdkafka's error callback (poll thread): connection trouble is retried by librdkafka
-        itself and surfaces to callers as timeouts; a fatal error makes the next send start anew."""
+        """librdkafka's error callback (served by `poll`, on the loop): connection trouble is retried
+        by librdkafka itself and surfaces to callers as timeouts; a fatal error makes the next send
+        start anew."""
         if error.fatal():
             self._fatal = error
             log.warning("kafka_producer_fatal", error=error.str())

@@ -220,7 +220,8 @@ class EventProducer:
             await asyncio.gather(*futures)
 
         try:
-            # asyncio.timeout, not wait_for: no extra task per publish on the request path.
+            # One timer for the whole batch (off the request path, so its cost does not matter), and
+            # it bounds the sends as a whole too: several may each wait for metadata or buffer space.
             async with asyncio.timeout(self._send_timeout_s):
                 await send_all()
         except (KafkaError, OSError, TimeoutError) as exc:
