@@ -24,7 +24,8 @@ from services.ingest.journal import Journal
 from services.ingest.lead_index import LeadIndex
 from services.ingest.ledger import DeliveryLedger
 from services.ingest.observability import RequestMetrics
-from services.ingest.service import DATABASE_DOWN, IdempotencyConflict, IngestService, LeadNotFound
+from services.ingest.repository import DATABASE_DOWN
+from services.ingest.service import IdempotencyConflict, IngestService, LeadNotFound
 from services.ingest.settings import IngestSettings
 from services.ingest.sqlite_repository import SqliteAcceptedRepository, sqlite_file
 from services.ingest.webhooks.endpoints import post_webhook_at_front_door, webhooks_router
@@ -134,7 +135,7 @@ def create_app(runtime: IngestRuntime) -> FastAPI:
             log.warning("broker_unavailable_at_start", error=str(exc))  # writes answer 503 until it is back
         try:
             log.info("delivery_ledger_loaded", keys=await runtime.ledger.load())
-        except DATABASE_DOWN as exc:  # every lookup asks the database until the next start
+        except DATABASE_DOWN as exc:  # the ledger tries again on lookups, every few seconds
             log.warning("delivery_ledger_not_loaded", error=repr(exc))
         loops.start("ingest-purge", lambda stop: purge_loop(runtime, stop))
         if runtime.watcher is not None:

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import delete, insert, select, tuple_
+from sqlalchemy import and_, delete, insert, or_, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.ingest.tables import deliveries, journal, leads_by_email
-from shared.db.dialect import insert_ignoring_conflicts, upsert
+from shared.db.dialect import upsert
 from shared.kafka.producer import OutgoingMessage
+
+# What an unreachable database raises: SQLAlchemy's errors, and the driver's own socket errors
+# (asyncpg's refused connection surfaces as ConnectionRefusedError, not wrapped).
+DATABASE_DOWN = (SQLAlchemyError, OSError)
 
 
 @dataclass(frozen=True)
@@ -38,40 +43,59 @@ AcceptedRow = tuple[
 
 
 class DeliveryRepository:
+    """The delivery ledger's rows: appended, never updated; read by key near a known time."""
+
+    # How far a row's stored time may be from the one the ledger holds in memory (whole seconds
+    # there): the lookup reads the `created_at` index within this window, then compares keys.
+    NEAR = timedelta(seconds=2)
+
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
     async def find_many(
-        self, keys: Sequence[DeliveryKey], since: datetime
+        self,
+        keys: Sequence[DeliveryKey],
+        since: datetime,
+        near: Mapping[DeliveryKey, datetime] | None = None,
     ) -> dict[DeliveryKey, RememberedDelivery]:
+        """The first row of each key recorded since `since`. A key with a time in `near` is read
+        through the time index; one without is a scan (tests, and a ledger that never loaded)."""
         if not keys:
             return {}
         c = deliveries.c
+        near = near or {}
+        matches = []
+        for k in dict.fromkeys(keys):
+            same = and_(c.source == k.source, c.scope == k.scope, c.delivery_key == k.key)
+            at = near.get(k)
+            if at is not None:
+                same = and_(c.created_at >= at - self.NEAR, c.created_at <= at + self.NEAR, same)
+            matches.append(same)
         rows = await self.session.execute(
-            select(c.source, c.scope, c.delivery_key, c.body_hash, c.event_id, c.lead_id, c.created_at).where(
-                tuple_(c.source, c.scope, c.delivery_key).in_([(k.source, k.scope, k.key) for k in keys]),
-                c.created_at >= since,
-            )
+            select(c.source, c.scope, c.delivery_key, c.body_hash, c.event_id, c.lead_id, c.created_at)
+            .where(c.created_at >= since, or_(*matches))
+            .order_by(c.id)
         )
-        return {
-            DeliveryKey(r.source, r.scope, r.delivery_key): RememberedDelivery(
-                r.body_hash, r.event_id, r.lead_id, r.created_at
+        found: dict[DeliveryKey, RememberedDelivery] = {}
+        for r in rows:  # two instances may both have recorded a key: the first row answers
+            found.setdefault(
+                DeliveryKey(r.source, r.scope, r.delivery_key),
+                RememberedDelivery(r.body_hash, r.event_id, r.lead_id, r.created_at),
             )
-            for r in rows
-        }
+        return found
 
-    async def keys_since(self, since: datetime) -> list[DeliveryKey]:
+    async def keys_since(self, since: datetime) -> list[tuple[DeliveryKey, datetime]]:
         c = deliveries.c
         rows = await self.session.execute(
-            select(c.source, c.scope, c.delivery_key).where(c.created_at >= since)
+            select(c.source, c.scope, c.delivery_key, c.created_at).where(c.created_at >= since)
         )
-        return [DeliveryKey(r.source, r.scope, r.delivery_key) for r in rows]
+        return [(DeliveryKey(r.source, r.scope, r.delivery_key), r.created_at) for r in rows]
 
     async def remember_many(self, items: Sequence[tuple[DeliveryKey, RememberedDelivery]]) -> None:
         if not items:
             return
         await self.session.execute(
-            insert_ignoring_conflicts(self.session, deliveries),
+            insert(deliveries),
             [
                 {
                     "source": k.source,

@@ -14,12 +14,10 @@ import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from services.ingest.journal import Journal
 from services.ingest.lead_index import LeadIndex, email_hash
 from services.ingest.ledger import DeliveryLedger
-from services.ingest.repository import DeliveryKey, RememberedDelivery
+from services.ingest.repository import DATABASE_DOWN, DeliveryKey, RememberedDelivery
 from services.ingest.schemas import ActivityIn, LeadIn
 from shared.events import ActivityRecorded, CloudEvent, Event, LeadCaptured, Topics, new_event_id, stable_id
 from shared.events.ids import random_id
@@ -30,9 +28,6 @@ from shared.logging import get_logger
 log = get_logger(__name__)
 
 EVENT_SOURCE = "leadrelay/ingest"
-# What an unreachable database raises: SQLAlchemy's errors, and the driver's own socket errors
-# (asyncpg's refused connection surfaces as ConnectionRefusedError, not wrapped).
-DATABASE_DOWN = (SQLAlchemyError, OSError)
 
 
 @dataclass(frozen=True)

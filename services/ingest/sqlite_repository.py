@@ -93,7 +93,7 @@ class SqliteAcceptedRepository:
         self._checkpointing: Future[None] | None = None
         self._journal_sql = _sql(insert(journal), _JOURNAL)
         self._index_sql = _sql(_upsert_index(), _INDEX)
-        self._deliveries_sql = _sql(sqlite_insert(deliveries).on_conflict_do_nothing(), _DELIVERIES)
+        self._deliveries_sql = _sql(insert(deliveries), _DELIVERIES)  # append-only (i0007)
         self._published = _time_binder(journal, "published_at")
         self._updated = _time_binder(leads_by_email, "updated_at")
         self._created = _time_binder(deliveries, "created_at")

@@ -8,20 +8,24 @@ from shared.db.tables import BigId, UtcDateTime
 
 metadata = MetaData()
 
-# One row per accepted delivery key, scoped by source and endpoint: the same key on another
-# endpoint is another delivery. The body hash tells a retry from a reuse of the key.
+# One row per accepted delivery, scoped by source and endpoint: the same key on another endpoint is
+# another delivery. The body hash tells a retry from a reuse of the key. Append-only, with no index
+# on the key (i0007): every accepted webhook writes a row, and a random B-tree insert on the key
+# was most of that write. The ledger keeps every key of the retry span in memory with its time
+# (ledger.py), so a lookup reads the `created_at` index, which rows extend at its end.
 deliveries = Table(
-    "ingest_idempotency",
+    "ingest_delivery_ledger",
     metadata,
-    Column("source", String(200), primary_key=True),
-    Column("scope", String(50), primary_key=True),
-    Column("delivery_key", String(300), primary_key=True),
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("source", String(200), nullable=False),
+    Column("scope", String(50), nullable=False),
+    Column("delivery_key", String(300), nullable=False),
     Column("body_hash", String(64), nullable=False),
     Column("event_id", String(100), nullable=False),
     Column("lead_id", String(200), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
 )
-Index("ix_ingest_idempotency_created", deliveries.c.created_at)
+Index("ix_ingest_delivery_ledger_created", deliveries.c.created_at)
 
 # Every event ingest published, kept for the republish window: an in-memory broker that restarts
 # forgets what it acknowledged, and this is what puts it back (shared/kafka/reset.py).

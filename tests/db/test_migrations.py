@@ -15,7 +15,8 @@ pytestmark = pytest.mark.db
 async def test_every_service_owns_its_tables(engine: AsyncEngine) -> None:
     async with engine.connect() as conn:
         names = set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
-    assert {"ingest_idempotency", "ingest_alembic_version"} <= names
+    assert {"ingest_delivery_ledger", "ingest_alembic_version"} <= names
+    assert "ingest_idempotency" not in names  # i0007: the append-only ledger replaced it
     assert "ingest_deliveries" not in names
     assert {
         "router_inbox",

@@ -11,7 +11,7 @@ What ingest holds about a person, and what happens to it:
 - `ingest_journal`: the published events, kept for the republish window. The person's
   `lead.captured` bodies are rewritten with the personal fields erased (shared/privacy.py), so a
   republish after a broker reset sends the erased form, followed by the journaled erasure events.
-- `ingest_idempotency`: source, delivery key, body hash, event and lead ids; no personal field.
+- `ingest_delivery_ledger`: source, delivery key, body hash, event and lead ids; no personal field.
   Kept: it is what answers a sender's retry with the original ids instead of a second lead.
 """
 
