@@ -92,21 +92,21 @@ def _utm_key(ids: Iterable[str]) -> str | None:
     return None
 
 
-class _Plan(NamedTuple):
+class Plan(NamedTuple):
     chosen: tuple[tuple[str, int], ...]  # canonical field, index of the field that fills it
     rest: tuple[tuple[int, str | None], ...]  # every other non-empty field: index, its utm_* key if any
 
 
-_Shape = tuple[tuple[tuple[str, ...], str | None, bool], ...]
+Shape = tuple[tuple[tuple[str, ...], str | None, bool], ...]
 
 
-def _shape(fields: Sequence[FormField]) -> _Shape:
+def _shape(fields: Sequence[FormField]) -> Shape:
     """What a plan depends on: each field's names, type hint and emptiness, never its value."""
     return tuple((f.ids, f.hint, _empty(f.value)) for f in fields)
 
 
 @lru_cache(maxsize=1024)
-def _plan(field_map: tuple[tuple[str, str], ...], shape: _Shape) -> _Plan:
+def _plan(field_map: tuple[tuple[str, str], ...], shape: Shape) -> Plan:
     """Which field fills which canonical field, and where the others go: a function of the names
     only, so a form that sends the same fields with every submission resolves them once (cached;
     bounded, since names are input). Order of trust: field_map, the vendor's type hint, a label."""
@@ -127,7 +127,7 @@ def _plan(field_map: tuple[tuple[str, str], ...], shape: _Shape) -> _Plan:
                 chosen[picked] = i
                 used[i] = None
     rest = tuple((i, _utm_key(ids)) for i, (ids, _, empty) in enumerate(shape) if i not in used and not empty)
-    return _Plan(tuple(chosen.items()), rest)
+    return Plan(tuple(chosen.items()), rest)
 
 
 def assemble(
@@ -138,17 +138,38 @@ def assemble(
     meta: Mapping[str, Any] | None = None,
 ) -> LeadData:
     """One lead from a form's fields; fields named utm_* become `utm`, the rest `custom`."""
-    plan = _plan(tuple(options.field_map.items()), _shape(fields))
-    chosen = {canonical: fields[i].value for canonical, i in plan.chosen}
+    plan = plan_for(options, _shape(fields))
+    values = [f.value for f in fields]
+    return assemble_planned(values, [f.name for f in fields], plan, options, signals=signals, meta=meta)
+
+
+def plan_for(options: SourceOptions, shape: Shape) -> Plan:
+    """The plan for fields of this shape (`_plan`, cached)."""
+    return _plan(tuple(options.field_map.items()), shape)
+
+
+def assemble_planned(
+    values: Sequence[Any],
+    names: Sequence[str],
+    plan: Plan,
+    options: SourceOptions,
+    *,
+    signals: Iterable[str] = (),
+    meta: Mapping[str, Any] | None = None,
+) -> LeadData:
+    """`assemble` for an adapter that keeps a form layout's plan itself (standard.py): the plan's
+    indexes point into `values`, and `names` gives each value's name in `custom`."""
+    chosen = {canonical: values[i] for canonical, i in plan.chosen}
     custom: dict[str, Any] = {}
     utm: dict[str, str] = {}
     for i, utm_key in plan.rest:
-        f = fields[i]
-        if utm_key and isinstance(f.value, str | int | float):
-            utm[utm_key] = str(f.value)
+        value = values[i]
+        if utm_key and isinstance(value, str | int | float):
+            utm[utm_key] = str(value)
         else:
-            custom[f.name] = f.value
-    custom.update(meta or {})
+            custom[names[i]] = value
+    if meta:
+        custom.update(meta)
     return build_lead(chosen, options, custom=custom, utm=utm, signals=signals)
 
 
@@ -187,6 +208,9 @@ def _consent(value: Any) -> bool | None:
     return True if word in _TRUE else False if word in _FALSE else None
 
 
+_TEXT = MAPPABLE_FIELDS - {"employees", "annual_revenue", "consent"}  # what `coerce` reads as text
+
+
 def coerce(canonical: str, value: Any) -> Any:
     if canonical == "employees":
         return _number(value, int)
@@ -207,7 +231,8 @@ def build_lead(
 ) -> LeadData:
     values: dict[str, Any] = {}
     for canonical, raw in chosen.items():
-        coerced = coerce(canonical, raw)
+        # A text answer to a text field, the usual case, without the call (what `_text` gives it).
+        coerced = (raw.strip() or None) if type(raw) is str and canonical in _TEXT else coerce(canonical, raw)
         if coerced is None:
             custom.setdefault(canonical, raw)  # kept, not lost: a rule can still read it
         else:

@@ -50,7 +50,7 @@ from services.ingest.sources.base import (
     require_content_type,
     require_header,
 )
-from services.ingest.sources.mapping import FormField, assemble, parse_time
+from services.ingest.sources.mapping import Plan, _empty, assemble_planned, parse_time, plan_for
 
 ID, TIMESTAMP, SIGNATURE = "webhook-id", "webhook-timestamp", "webhook-signature"
 
@@ -146,27 +146,86 @@ class StandardAdapter:
         reader = _reader(tuple(options.field_map.items()))
         data = root.get("data")
         scanned: dict[str, Any] = data if isinstance(data, dict) else root
-        prefix = "data." if scanned is not root else ""
-        fields = [FormField((path,), path, _get(root, parts)) for path, parts in reader.mapped]
-        # Keys of a JSON object (or of a parsed form) are strings already.
-        fields += [
-            FormField((key, prefix + key), key, value)
-            for key, value in scanned.items()
-            if prefix + key not in reader.mapped_paths and key not in reader.named
-        ]
-        signals = _get(root, reader.signals) if reader.signals else None
         utm = _get(root, reader.utm) if reader.utm else None
-        if isinstance(utm, dict):
-            fields += [FormField((str(k),), str(k), v) for k, v in utm.items()]
+        extra: dict[Any, Any] = utm if isinstance(utm, dict) else {}
+        layout = _layout(reader, scanned is not root, tuple(scanned), tuple(extra))
+        # The values in the layout's order: the mapped paths, every key of the scanned object, the
+        # entries of a `utm` object. A mapped path into the scanned object is read from it directly.
+        answers = list(scanned.values())
+        values = [answers[r] if isinstance(r, int) else _get(root, r) for r in layout.reads]
+        values += answers
+        if extra:
+            values += extra.values()
+        signals = _get(root, reader.signals) if reader.signals else None
         lead_id = _get(root, reader.lead_id) if reader.lead_id else None
         return [
             MappedLead(
-                lead=assemble(fields, options, signals=_signals(signals)),
+                lead=assemble_planned(
+                    values, layout.names, layout.plan(values, options), options, signals=_signals(signals)
+                ),
                 delivery_id=delivery_id,
                 occurred_at=parse_time(_get(root, reader.occurred_at)),
                 lead_id=str(lead_id) if isinstance(lead_id, str | int) and lead_id != "" else None,
             )
         ]
+
+
+class _Layout:
+    """One form layout of a source (its field map, the scanned object's keys in order, a `utm`
+    object's keys): which values are form fields, their names, and their plans by which of them are
+    empty. Built once per layout, so a delivery builds no `FormField`s and hashes no shape; the
+    plan is `mapping.plan_for`'s, the same resolver `assemble` uses (tests/unit/test_standard_layout.py)."""
+
+    MAX_PLANS = 64  # emptiness patterns kept per layout; past that, plans are looked up each time
+
+    def __init__(self, reader: _Reader, nested: bool, keys: tuple[str, ...], extra: tuple[Any, ...]) -> None:
+        prefix = "data." if nested else ""
+        index = {key: i for i, key in enumerate(keys)}
+        mapped = len(reader.mapped)
+        # How to read each mapped path: an index into the scanned object's values, or the path.
+        reads: list[int | tuple[str, ...]] = []
+        for path, parts in reader.mapped:
+            key = path[len(prefix) :] if path.startswith(prefix) and "." not in path[len(prefix) :] else None
+            reads.append(index[key] if key in index else parts)
+        self.reads = tuple(reads)
+        kept = [
+            mapped + i
+            for i, key in enumerate(keys)
+            if prefix + key not in reader.mapped_paths and key not in reader.named
+        ]
+        ids: dict[int, tuple[str, ...]] = {i: (path,) for i, (path, _) in enumerate(reader.mapped)}
+        ids |= {mapped + i: (key, prefix + key) for i, key in enumerate(keys)}
+        names = [path for path, _ in reader.mapped] + list(keys) + [str(k) for k in extra]
+        ids |= {mapped + len(keys) + i: (str(k),) for i, k in enumerate(extra)}
+        self.slots = tuple([*range(mapped), *kept, *range(mapped + len(keys), len(names))])
+        self.ids = tuple(ids[i] for i in self.slots)
+        self.names = tuple(names)
+        self._plans: dict[tuple[bool, ...] | None, Plan] = {}
+
+    def plan(self, values: Sequence[Any], options: SourceOptions) -> Plan:
+        """The plan for these values, by which form fields are empty (as `mapping._empty` says)."""
+        slots = self.slots
+        if None in values or "" in values or [] in values or {} in values:
+            empties: tuple[bool, ...] | None = tuple(_empty(values[i]) for i in slots)
+        else:
+            empties = None  # the usual case, found without a call per value
+        plan = self._plans.get(empties)
+        if plan is None:
+            flags = empties or (False,) * len(slots)
+            planned = plan_for(options, tuple((ids, None, e) for ids, e in zip(self.ids, flags, strict=True)))
+            # Indexes into the form fields, back to indexes into `values`.
+            plan = Plan(
+                tuple((canonical, slots[i]) for canonical, i in planned.chosen),
+                tuple((slots[i], utm_key) for i, utm_key in planned.rest),
+            )
+            if len(self._plans) < self.MAX_PLANS:
+                self._plans[empties] = plan
+        return plan
+
+
+@lru_cache(maxsize=1024)  # bounded: key names are input
+def _layout(reader: _Reader, nested: bool, keys: tuple[str, ...], extra: tuple[Any, ...]) -> _Layout:
+    return _Layout(reader, nested, keys, extra)
 
 
 class _Reader(NamedTuple):
