@@ -213,7 +213,10 @@ def _answer(receipt: Receipt, endpoint: str) -> Response:
 async def post_lead(request: Request) -> Response:
     """Accept a canonical lead; `lead.captured` is on Kafka before this answers 202."""
     service, body, delivery = await _accepted_request(request, LeadIn)
-    return _answer(await service.capture_lead(body, API_SOURCE, delivery), "leads")
+    receipt = await service.capture_lead(
+        body, API_SOURCE, delivery, lead_id=body.lead_id, occurred_at=body.occurred_at
+    )
+    return _answer(receipt, "leads")
 
 
 @router.post(

@@ -19,7 +19,6 @@ id, which consumers drop; it answers 202 instead of 200.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -65,14 +64,14 @@ class DeliveryLedger:
         async with self._sessions() as session:
             rows = await DeliveryRepository(session).keys_since(self._fresh_since())
         for key, at in rows:
-            self._hold(_fingerprint(key), int(at.timestamp()))
+            self._hold(key.fingerprint, int(at.timestamp()))
         self._loaded = True
         return len(rows)
 
     async def find(self, key: DeliveryKey) -> RememberedDelivery | None:
         if not self._loaded and not await self._try_load():
             return None  # cannot tell: accepted, and a repeat keeps its event id (module docstring)
-        at = self._seen.get(_fingerprint(key))
+        at = self._seen.get(key.fingerprint)
         if at is None or at < time.time() - self._retention.total_seconds():
             return None  # never accepted here within the span: no database read
         cached = self._cache.get(_key(key))
@@ -125,7 +124,7 @@ class DeliveryLedger:
 
     def _keep(self, key: DeliveryKey, delivery: RememberedDelivery) -> None:
         d = delivery
-        self._hold(_fingerprint(key), int(d.created_at.timestamp()))
+        self._hold(key.fingerprint, int(d.created_at.timestamp()))
         cache_key = _key(key)
         self._cache[cache_key] = (d.body_hash, d.event_id, d.lead_id, d.created_at)
         self._cache.move_to_end(cache_key)
@@ -136,7 +135,7 @@ class DeliveryLedger:
         near = {
             k: datetime.fromtimestamp(at, UTC)
             for k in keys
-            if (at := self._seen.get(_fingerprint(k))) is not None
+            if (at := self._seen.get(k.fingerprint)) is not None
         }
         async with self._sessions() as session:
             found = await DeliveryRepository(session).find_many(list(keys), self._fresh_since(), near)
@@ -154,9 +153,3 @@ _Record = tuple[str, str, str, datetime]
 
 def _key(key: DeliveryKey) -> _Key:
     return (key.source, key.scope, key.key)
-
-
-def _fingerprint(key: DeliveryKey) -> int:
-    """64 bits of BLAKE2b: a false match only costs one database read, which then says no."""
-    raw = f"{key.source}\x00{key.scope}\x00{key.key}".encode()
-    return int.from_bytes(hashlib.blake2b(raw, digest_size=8).digest(), "big")

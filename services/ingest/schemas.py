@@ -54,6 +54,17 @@ class LeadIn(LeadData):
         return LeadData.model_validate(self.model_dump(exclude={"lead_id", "occurred_at"}))
 
 
+class LeadRef(BaseModel):
+    """`LeadIn`'s own two fields alone, with LeadIn's rules: for a lead whose other fields were
+    validated already (a form tool's mapped `LeadData`), so it is not validated a second time
+    (tests/unit/test_ingest_hot_path.py holds the two definitions together)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True, strict=True)
+
+    lead_id: str | None = Field(default=None, pattern=ID_PATTERN)
+    occurred_at: EventTime | None = Field(default=None, strict=True)
+
+
 class ActivityIn(BaseModel):
     """What sales did with a lead, posted back by a sales tool or CRM."""
 

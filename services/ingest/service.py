@@ -18,8 +18,17 @@ from services.ingest.journal import Journal
 from services.ingest.lead_index import LeadIndex, email_hash
 from services.ingest.ledger import DeliveryLedger
 from services.ingest.repository import DATABASE_DOWN, DeliveryKey, RememberedDelivery
-from services.ingest.schemas import ActivityIn, LeadIn
-from shared.events import ActivityRecorded, CloudEvent, Event, LeadCaptured, Topics, new_event_id, stable_id
+from services.ingest.schemas import ActivityIn
+from shared.events import (
+    ActivityRecorded,
+    CloudEvent,
+    Event,
+    LeadCaptured,
+    LeadData,
+    Topics,
+    new_event_id,
+    stable_id,
+)
 from shared.events.ids import random_id
 from shared.kafka import EventProducer
 from shared.kafka.producer import OutgoingMessage
@@ -77,21 +86,31 @@ class IngestService:
         self._journal = journal
         self._leads = leads
 
-    async def capture_lead(self, body: LeadIn, source: str, delivery: DeliveryRef) -> Receipt:
+    async def capture_lead(
+        self,
+        lead: LeadData,
+        source: str,
+        delivery: DeliveryRef,
+        *,
+        lead_id: str | None = None,
+        occurred_at: datetime | None = None,
+    ) -> Receipt:
+        """Publish `lead.captured` for a validated lead (a `LeadIn`, or a form tool's mapped lead with
+        its `LeadRef` fields), under `lead_id` if given."""
         key = self._key(source, "lead", delivery)
         if key and (seen := await self._seen(key, delivery)):
             return seen
         now = datetime.now(UTC)
-        lead_id = body.lead_id or (stable_id("lead", key.source, key.scope, key.key) if key else random_id())
-        # The LeadIn itself, not body.lead(): it is a LeadData validated already, and pydantic
-        # serialises a field by its declared type, so the event's bytes are the same without a
-        # second validation (tests/unit/test_ingest_hot_path.py).
-        event = LeadCaptured(lead=body, source=source, received_at=now)
-        person = (email_hash(event.lead.email), lead_id)
-        receipt = await self._publish(event, lead_id, body.occurred_at or now, key, delivery, person)
+        lead_id = lead_id or (stable_id("lead", key.source, key.scope, key.key) if key else random_id())
+        # The lead as validated, a LeadIn included: pydantic serialises a field by its declared
+        # type, so the event's bytes are the same without a second validation
+        # (tests/unit/test_ingest_hot_path.py).
+        event = LeadCaptured(lead=lead, source=source, received_at=now)
+        person = (email_hash(lead.email), lead_id)
+        receipt = await self._publish(event, lead_id, occurred_at or now, key, delivery, person)
         if self._leads is not None and self._journal is None:  # with a journal, it wrote the index too
             try:
-                await self._leads.remember(event.lead.email, lead_id)
+                await self._leads.remember(lead.email, lead_id)
             except DATABASE_DOWN as exc:  # acknowledged already; only addressing by email suffers
                 log.warning("lead_index_not_updated", lead_id=lead_id, error=repr(exc))
         return receipt

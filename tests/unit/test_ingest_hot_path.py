@@ -76,3 +76,41 @@ def test_a_capture_around_the_request_body_serialises_as_around_its_lead() -> No
     assert direct.model_dump_json() == revalidated.model_dump_json()
     assert "lead_id" not in direct.model_dump()["lead"]
     assert "occurred_at" not in json.loads(direct.model_dump_json())["lead"]
+
+
+def test_lead_ref_checks_lead_ins_own_fields_as_lead_in_does() -> None:
+    """A mapped lead's id and event time go through `LeadRef`, not a second `LeadIn` validation."""
+    from services.ingest.schemas import LeadRef
+
+    assert set(LeadIn.model_fields) - set(LeadData.model_fields) == set(LeadRef.model_fields)
+    for name, ref in LeadRef.model_fields.items():
+        full = LeadIn.model_fields[name]  # the same rules (the description is LeadIn's alone)
+        assert (ref.annotation, ref.default, repr(ref.metadata)) == (
+            full.annotation,
+            full.default,
+            repr(full.metadata),
+        )
+    assert LeadRef.model_config["strict"] and LeadIn.model_config["strict"]
+    cases = [
+        {"lead_id": "crm-1", "occurred_at": AT},
+        {"lead_id": "has space", "occurred_at": None},
+        {"lead_id": None, "occurred_at": datetime(1850, 1, 1, tzinfo=UTC)},
+        {"lead_id": "x" * 201, "occurred_at": datetime(2999, 12, 31, tzinfo=UTC)},
+        {"lead_id": None, "occurred_at": datetime(2026, 1, 1)},  # naive
+    ]
+    lead = {"email": "ada@example.com"}
+    for case in cases:
+        try:
+            expected: object = LeadIn.model_validate({**lead, **case}).model_dump(include=set(case))
+        except ValueError as exc:
+            expected = [(e["loc"], e["msg"]) for e in exc.errors()]  # type: ignore[attr-defined]
+        try:
+            got: object = LeadRef.model_validate(case).model_dump()
+        except ValueError as exc:
+            got = [(e["loc"], e["msg"]) for e in exc.errors()]  # type: ignore[attr-defined]
+        assert got == expected, case
+
+
+def test_the_delivery_hash_reads_the_serialisers_bytes_as_model_dump_json_writes_them() -> None:
+    lead = LeadIn.model_validate_json(json.dumps(LEAD)).lead()
+    assert lead.__pydantic_serializer__.to_json(lead) == lead.model_dump_json().encode()

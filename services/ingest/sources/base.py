@@ -11,9 +11,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar, Protocol
+from types import MappingProxyType
+from typing import Any, ClassVar, NamedTuple, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import from_json
@@ -76,20 +77,22 @@ class PayloadError(ValueError):
         self.reason = reason
 
 
-@dataclass(frozen=True)
-class InboundRequest:
+class InboundRequest(NamedTuple):
+    """What an adapter sees of a request. A named tuple, not a frozen dataclass: one is built per
+    delivery, and a frozen dataclass's __init__ sets each field through object.__setattr__."""
+
     method: str  # "POST" / "GET"
     url: str  # full URL as the vendor called it, for adapters that sign it (else empty)
     headers: Mapping[str, str]  # lower-cased names
     body: bytes  # the exact raw bytes: verify first, parse second
     content_type: str  # media type without params, lower-cased
-    query: Mapping[str, str] = field(default_factory=dict)
+    query: Mapping[str, str] = MappingProxyType({})
 
 
 MAX_DELIVERY_ID = 200
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: built per delivery, and nothing changes it after __post_init__
 class MappedLead:
     lead: LeadData
     delivery_id: str  # the vendor's event/delivery id, for dedupe (stable across the vendor's retries)
@@ -101,7 +104,7 @@ class MappedLead:
         # control characters is replaced by its hash, which is as stable across retries and fits.
         if len(self.delivery_id) > MAX_DELIVERY_ID or not self.delivery_id.isprintable():
             digest = hashlib.sha256(self.delivery_id.encode("utf-8", "surrogatepass")).hexdigest()
-            object.__setattr__(self, "delivery_id", "sha256:" + digest)
+            self.delivery_id = "sha256:" + digest
 
 
 class SourceOptions(BaseModel):

@@ -19,7 +19,7 @@ from pydantic_core import to_json
 
 from services.ingest.endpoints import Service, Settings, read_raw_body, request_headers
 from services.ingest.observability import INGESTED, LabelCache
-from services.ingest.schemas import LeadIn
+from services.ingest.schemas import LeadRef
 from services.ingest.service import DeliveryRef, IngestService, Receipt
 from services.ingest.settings import IngestSettings
 from services.ingest.sources import (
@@ -112,20 +112,32 @@ def _inbound(
 
 
 def _delivery(mapped: MappedLead) -> DeliveryRef:
-    # Per lead, not per body: a vendor may batch the same event with others on a retry.
-    return DeliveryRef(mapped.delivery_id, hashlib.sha256(mapped.lead.model_dump_json().encode()).hexdigest())
+    # Per lead, not per body: a vendor may batch the same event with others on a retry. The hash
+    # of the lead's JSON as `model_dump_json` writes it, from the serialiser's bytes directly.
+    lead = mapped.lead
+    body_hash = hashlib.sha256(lead.__pydantic_serializer__.to_json(lead)).hexdigest()
+    return DeliveryRef(mapped.delivery_id, body_hash)
 
 
-def _lead_in(mapped: MappedLead) -> LeadIn:
+def _lead_ref(mapped: MappedLead) -> LeadRef | None:
+    """The mapped lead's own id and event time, checked as `LeadIn` checks them (the rest of the
+    lead is a validated `LeadData` already)."""
+    if mapped.lead_id is None and mapped.occurred_at is None:
+        return None
     try:
-        # The lead's field values as they are, validated already: no dump to plain data first
-        # (LeadData forbids extra fields, so its __dict__ is exactly its fields).
-        return LeadIn.model_validate(
-            {**mapped.lead.__dict__, "lead_id": mapped.lead_id, "occurred_at": mapped.occurred_at}
-        )
+        return LeadRef.model_validate({"lead_id": mapped.lead_id, "occurred_at": mapped.occurred_at})
     except ValidationError as exc:
         first = exc.errors(include_url=False, include_input=False)[0]
         raise PayloadError(".".join(str(p) for p in first["loc"]), first["msg"]) from exc
+
+
+async def _capture(service: IngestService, mapped: MappedLead, source: str) -> Receipt:
+    ref = _lead_ref(mapped)
+    if ref is None:
+        return await service.capture_lead(mapped.lead, source, _delivery(mapped))
+    return await service.capture_lead(
+        mapped.lead, source, _delivery(mapped), lead_id=ref.lead_id, occurred_at=ref.occurred_at
+    )
 
 
 def webhooks_router(names: Sequence[str]) -> APIRouter:
@@ -196,9 +208,7 @@ async def accept_webhook(
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, exc.reason) from exc
     try:
         mapped = await map_request(source.adapter, inbound, source.options, source.graph)
-        receipts: list[Receipt] = [
-            await service.capture_lead(_lead_in(m), source.name, _delivery(m)) for m in mapped
-        ]
+        receipts: list[Receipt] = [await _capture(service, m, source.name) for m in mapped]
     except PayloadError as exc:
         _ANSWERED.inc(f"webhook:{source.name}", "422")
         detail = [{"loc": ["body", *exc.field.split(".")], "msg": exc.reason, "type": "payload_error"}]
