@@ -115,7 +115,7 @@ async def _measure(app: Any, path: str, make: Callable[[int], list[Request]], n:
             profiler.enable()
             await _drive(app, route, requests, expect)
             profiler.disable()
-            pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+            pstats.Stats(profiler).sort_stats(os.environ.get("BENCH_SORT", "tottime")).print_stats(int(os.environ.get("BENCH_TOP", "25")))
     return per_request
 
 

@@ -71,3 +71,24 @@ async def test_one_leads_records_share_a_partition_on_the_broker(broker: Broker)
     assert {k: p for k, p in placed.items()} == {
         k: {DefaultPartitioner()(k, [0, 1, 2], [0, 1, 2])} for k in keys
     }
+
+
+@pytest.mark.kafka
+async def test_the_partition_list_cache_follows_metadata_refreshes(broker: Broker) -> None:
+    """The producer keeps a topic's sorted partitions keyed by aiokafka's per-topic dict, which
+    aiokafka replaces on every metadata refresh (pinned here: the cache relies on it)."""
+    topic = f"t-{uuid.uuid4().hex[:10]}"
+    await ensure_topics(broker.bootstrap, [topic], partitions=3)
+    producer = EventProducer(broker.bootstrap, client_id="test-partition-cache")
+    try:
+        await producer.publish(OutgoingMessage(topic, b"lead-1", b"v"))
+        inner = producer._producer
+        assert inner is not None
+        known = inner._metadata._partitions[topic]
+        assert inner._partition_lists[topic] == (known, [0, 1, 2])
+        await inner.client.force_metadata_update()
+        assert inner._metadata._partitions[topic] is not known  # a refresh makes a new dict
+        await producer.publish(OutgoingMessage(topic, b"lead-2", b"v"))
+        assert inner._partition_lists[topic][0] is inner._metadata._partitions[topic]
+    finally:
+        await producer.stop()
