@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import struct
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,7 +25,6 @@ from typing import Any, Literal
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaConnectionError, KafkaError
-from murmurhash2 import murmurhash2 as _murmurhash2
 
 from shared.logging import get_logger
 
@@ -243,16 +243,32 @@ class EventProducer:
             return False
 
 
-# Kafka's seed for murmur2 (the Java client's Utils.murmur2).
-_KAFKA_SEED = 0x9747B28C
+_M, _MASK = 0x5BD1E995, 0xFFFFFFFF
 
 
 def murmur2(data: bytes) -> int:
-    """Kafka's murmur2, the hash every Kafka client partitions keys by, from the `murmurhash2`
-    C extension (0.2 us a lead id, 3.6 in Python): the same value for every input and the Java
-    client's published vectors (tests/kafka/test_partitioner.py), so a key lands on the partition
-    every Kafka client picks for it."""
-    return _murmurhash2(data, _KAFKA_SEED)
+    """Kafka's murmur2 (the Java client's Utils.murmur2), as aiokafka computes it, in half the time:
+    the 4-byte words unpacked at once. Same value for every input (tests/kafka/test_partitioner.py),
+    so a key lands on the partition every Kafka client picks for it."""
+    length = len(data)
+    h = (0x9747B28C ^ length) & _MASK
+    words = length >> 2
+    if words:
+        for k in struct.unpack_from(f"<{words}I", data):
+            k = (k * _M) & _MASK
+            k ^= k >> 24
+            h = ((h * _M) & _MASK) ^ ((k * _M) & _MASK)
+    extra = length & 3
+    if extra:
+        tail = length - extra
+        if extra == 3:
+            h ^= data[tail + 2] << 16
+        if extra >= 2:
+            h ^= data[tail + 1] << 8
+        h = ((h ^ data[tail]) * _M) & _MASK
+    h ^= h >> 13
+    h = (h * _M) & _MASK
+    return h ^ (h >> 15)
 
 
 def partition_by_key(key: bytes | None, all_partitions: list[int], available: list[int]) -> int:
