@@ -105,7 +105,8 @@ class CloudEvent(BaseModel):
             "schemaversion": SCHEMA_VERSION,
         }
         tail = b"}" if traceparent is None else b',"traceparent":' + to_json(traceparent) + b"}"
-        return to_json(attributes)[:-1] + b',"data":' + event.model_dump_json().encode() + tail
+        data = event.__pydantic_serializer__.to_json(event)  # model_dump_json's bytes, not re-encoded
+        return to_json(attributes)[:-1] + b',"data":' + data + tail
 
     def to_bytes(self) -> bytes:
         unset = {"traceparent"} if self.traceparent is None else None

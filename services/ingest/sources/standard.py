@@ -26,9 +26,10 @@ import binascii
 import hashlib
 import hmac
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar
 from urllib.parse import parse_qsl
 
 from standardwebhooks.webhooks import Webhook
@@ -122,6 +123,8 @@ class StandardAdapter:
 
     def __init__(self, tolerance_s: int = DEFAULT_TOLERANCE_S) -> None:
         self.tolerance_s = tolerance_s
+        self._options: SourceOptions | None = None
+        self._field_reader = _reader(())
 
     def verify(self, request: InboundRequest, secrets: Sequence[str], now: datetime) -> None:
         msg_id = require_header(request, ID)
@@ -143,7 +146,9 @@ class StandardAdapter:
         if not delivery_id:
             raise PayloadError(ID, "missing header")
         root = _body(request)
-        reader = _reader(tuple(options.field_map.items()))
+        if options is not self._options:  # a source maps with the same options every time
+            self._options, self._field_reader = options, _reader(tuple(options.field_map.items()))
+        reader = self._field_reader
         data = root.get("data")
         scanned: dict[str, Any] = data if isinstance(data, dict) else root
         utm = _get(root, reader.utm) if reader.utm else None
@@ -228,7 +233,8 @@ def _layout(reader: _Reader, nested: bool, keys: tuple[str, ...], extra: tuple[A
     return _Layout(reader, nested, keys, extra)
 
 
-class _Reader(NamedTuple):
+@dataclass(frozen=True, eq=False)  # hashed by identity: `_layout`'s cache key, one per field map
+class _Reader:
     """What a source's field map reads, resolved once per map (not per delivery): the paths of
     lead fields in order with their parts, every path it names, and the envelope paths."""
 
