@@ -166,6 +166,21 @@ def signed_file(tmp: Path, count: int, url: str) -> Path:
     return path
 
 
+def measured_run(
+    server: ServiceProcess, wrk: str, url: str, lua: Path, lua_args: list[str], seconds: int, connections: int
+) -> tuple[dict[str, float], float]:
+    """One wrk run against a started server, then the server stopped: wrk's figures and the
+    server's CPU milliseconds per request (all its threads, read from /proc)."""
+    assert server.pid is not None
+    try:
+        before = cpu_seconds(server.pid)
+        result = run_wrk(wrk, url, lua, seconds, connections, lua_args)
+        used = cpu_seconds(server.pid) - before
+    finally:
+        server.child.stop(20)
+    return result, used * 1000 / max(result.get("requests", 1.0), 1.0)
+
+
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -260,17 +275,11 @@ def main() -> None:
                         progress.update(task, description="signed: pre-signing deliveries")
                         lua, lua_args = signed_lua, [str(signed_file(tmp, seconds * 6000, url))]
                     progress.update(task, description=f"{target.name}: wrk {seconds}s")
-                    assert server.pid is not None
-                    try:
-                        before = cpu_seconds(server.pid)
-                        result = run_wrk(wrk, url, lua, seconds, args.connections, lua_args)
-                        used = cpu_seconds(server.pid) - before
-                    finally:
-                        server.child.stop(20)
+                    result, cpu_ms = measured_run(server, wrk, url, lua, lua_args, seconds, args.connections)
                     target.rps.append(result["rps"])
                     target.p50_ms.append(result.get("50%", 0.0))
                     target.p99_ms.append(result.get("99%", 0.0))
-                    target.cpu_ms.append(used * 1000 / max(result.get("requests", 1.0), 1.0))
+                    target.cpu_ms.append(cpu_ms)
                     target.statuses["non2xx"] = target.statuses.get("non2xx", 0) + int(
                         result.get("non2xx", 0)
                     )

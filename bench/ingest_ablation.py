@@ -34,9 +34,8 @@ from bench.ingest import (
     SIGNED_LUA,
     STATIC_LUA,
     bench_env,
-    cpu_seconds,
+    measured_run,
     require_wrk,
-    run_wrk,
     signed_file,
     start_server,
 )
@@ -96,14 +95,8 @@ def main() -> None:
                     lua, lua_args = static_lua, []
                     if target == "signed":
                         lua, lua_args = signed_lua, [str(signed_file(tmp, args.seconds * 6000, url))]
-                    assert server.pid is not None
-                    try:
-                        before = cpu_seconds(server.pid)
-                        result = run_wrk(wrk, url, lua, args.seconds, 32, lua_args)
-                        used = cpu_seconds(server.pid) - before
-                    finally:
-                        server.child.stop(20)
-                    cpu[label].append(used * 1000 / max(result.get("requests", 1.0), 1.0))
+                    _, cpu_ms = measured_run(server, wrk, url, lua, lua_args, args.seconds, 32)
+                    cpu[label].append(cpu_ms)
                     progress.advance(task)
     finally:
         broker.stop()
