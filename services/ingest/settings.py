@@ -52,3 +52,6 @@ class IngestSettings(ServiceSettings):
     # app (the in-process tests) turns it off: each collection there walked the growing heap
     # (~80 ms an app), and what each app froze could never be collected after it stopped.
     freeze_heap: bool = True
+    # The young generation's collection threshold while the app serves (bootstrap.tune_collector);
+    # 0 keeps the interpreter's (700).
+    gc_young_threshold: int = Field(default=10_000, ge=0)

@@ -313,16 +313,20 @@ def test_an_activity_can_address_its_lead_by_email(
     assert neither.status_code == 422
 
 
-def test_a_server_freezes_its_start_up_heap_and_a_stopped_app_lets_it_go(
+def test_a_server_freezes_its_start_up_heap_tunes_the_collector_and_a_stopped_app_lets_both_go(
     broker: EmbeddedBroker, database_url: str, topic_prefix: str
 ) -> None:
     """The server's default (IngestSettings.freeze_heap): what start-up left alive is moved out of
     the collector's way while the app serves, and given back when it stops (the other in-process
     tests turn the freeze off: they build app after app)."""
     assert gc.get_freeze_count() == 0
+    interpreters = gc.get_threshold()
     settings = settings_for(broker.bootstrap, database_url, topic_prefix, freeze_heap=True)
     with TestClient(create_app(bootstrap(settings))) as client:
-        frozen = gc.get_freeze_count()
+        frozen, serving = gc.get_freeze_count(), gc.get_threshold()
         assert client.post("/v1/leads", json=LEAD, headers=KEY).status_code == 202
     assert frozen > 10_000  # modules, schemas, compiled statements: the whole start-up heap
     assert gc.get_freeze_count() == 0
+    # The young generation collected less often while it serves (bootstrap.tune_collector), and
+    # the interpreter's thresholds back after.
+    assert serving == (10_000, *interpreters[1:]) and gc.get_threshold() == interpreters
