@@ -131,15 +131,19 @@ def bench_env(bootstrap: str, tmp: Path) -> dict[str, str]:
     }
 
 
-def start_server(name: str, app: str, port: int, env: dict[str, str], log_dir: Path) -> ServiceProcess:
+def start_server(
+    name: str, app: str, port: int, env: dict[str, str], log_dir: Path, tree: Path = ROOT
+) -> ServiceProcess:
     """One uvicorn worker pinned to the server core, started and waited for by the dev stack.
 
     uvloop and httptools (both in requirements.lock) named explicitly for both apps: they are what
-    uvicorn's `auto` picks, and so what `leadrelay ingest` runs on (shared/runtime.serve)."""
+    uvicorn's `auto` picks, and so what `leadrelay ingest` runs on (shared/runtime.serve). `tree`
+    is the checkout whose code it runs (`python -m` puts its working directory first on sys.path):
+    bench/ingest_ab.py runs a base commit's worktree."""
     argv = ["taskset", "-c", SERVER_CORE, sys.executable, "-m", "uvicorn", app, "--factory"]
     argv += ["--port", str(port), "--no-access-log", "--log-level", "warning"]
     argv += ["--loop", "uvloop", "--http", "httptools"]
-    server = start_service(name, env, log_dir, port=port, argv=argv)
+    server = start_service(name, env, log_dir, port=port, argv=argv, cwd=tree)
     try:
         wait_ready([server], timeout_s=30)
     except RuntimeError as exc:

@@ -31,29 +31,18 @@ from bench.ingest import (
     CLIENT_CORE,
     LEAD,
     ROOT,
-    SERVER_CORE,
     SIGNED_LUA,
     STATIC_LUA,
     bench_env,
     measured_run,
     require_wrk,
     signed_file,
+    start_server,
 )
-from services.devstack import ServiceProcess, start_service, wait_ready
 from shared.kafka.embedded import EmbeddedBroker
 from shared.kafka.process import free_port
 
 PATHS = {"leads": "/v1/leads", "signed": "/v1/sources/webinar/webhooks"}
-
-
-def _server(tree: Path, app: str, port: int, env: dict[str, str], log_dir: Path, name: str) -> ServiceProcess:
-    argv = ["taskset", "-c", SERVER_CORE, sys.executable, "-m", "uvicorn", app, "--factory"]
-    argv += ["--port", str(port), "--no-access-log", "--log-level", "warning"]
-    argv += ["--loop", "uvloop", "--http", "httptools"]
-    # `python -m` puts the working directory first on sys.path: the tree's own code is imported.
-    server = start_service(name, env, log_dir, port=port, argv=argv, cwd=tree)
-    wait_ready([server], timeout_s=30)
-    return server
 
 
 def main() -> None:
@@ -96,7 +85,7 @@ def main() -> None:
                     env = bench_env(broker.bootstrap, tmp)
                     env["BENCH_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp / f'ingest-{n}-{i}.db'}"
                     port = free_port()
-                    server = _server(tree, app, port, env, tmp, f"ab{n}{i}")
+                    server = start_server(f"ab{n}{i}", app, port, env, tmp, tree)
                     url = f"http://127.0.0.1:{port}{PATHS[target]}"
                     lua, lua_args = static_lua, []
                     if target == "signed":

@@ -37,18 +37,26 @@ EventTime = Annotated[
 ]
 
 
+# A lead's own id and event time, as `LeadIn` and `LeadRef` both declare them (one definition).
+LeadId = Annotated[str | None, Field(pattern=ID_PATTERN)]
+OccurredAt = Annotated[
+    EventTime | None,
+    Field(
+        strict=True,  # an RFC 3339 string with its offset, never a bare number
+        description="when the lead was captured at the source (event time); default: now",
+    ),
+]
+_STRICT = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True, strict=True)
+
+
 class LeadIn(LeadData):
     """A canonical lead. `lead_id` is your id for it (a CRM id, say); LeadRelay makes one if absent."""
 
     # Strict: JSON types as the schema states them (no `false` for a number, no `0` for a boolean).
-    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True, strict=True)
+    model_config = _STRICT
 
-    lead_id: str | None = Field(default=None, pattern=ID_PATTERN)
-    occurred_at: EventTime | None = Field(
-        default=None,
-        strict=True,  # an RFC 3339 string with its offset, never a bare number
-        description="when the lead was captured at the source (event time); default: now",
-    )
+    lead_id: LeadId = None
+    occurred_at: OccurredAt = None
 
     def lead(self) -> LeadData:
         return LeadData.model_validate(self.model_dump(exclude={"lead_id", "occurred_at"}))
@@ -56,13 +64,12 @@ class LeadIn(LeadData):
 
 class LeadRef(BaseModel):
     """`LeadIn`'s own two fields alone, with LeadIn's rules: for a lead whose other fields were
-    validated already (a form tool's mapped `LeadData`), so it is not validated a second time
-    (tests/unit/test_ingest_hot_path.py holds the two definitions together)."""
+    validated already (a form tool's mapped `LeadData`), so it is not validated a second time."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True, strict=True)
+    model_config = _STRICT
 
-    lead_id: str | None = Field(default=None, pattern=ID_PATTERN)
-    occurred_at: EventTime | None = Field(default=None, strict=True)
+    lead_id: LeadId = None
+    occurred_at: OccurredAt = None
 
 
 class ActivityIn(BaseModel):

@@ -284,8 +284,8 @@ class _KeyedProducer(AIOKafkaProducer):  # type: ignore[misc]
     aiokafka's `_partition` builds the topic's partition set twice per record (all, and those with
     a leader) before calling the partitioner, which for a key reads only the first. Here the sorted
     partition numbers are kept until the metadata changes (aiokafka replaces the topic's dict on
-    every refresh, so the cache is keyed by that dict itself); a key's partition is the one
-    `partition_by_key` gives, as before (tests/kafka/test_partitioner.py, on a real broker)."""
+    every refresh, so the cache is keyed by that dict itself); a key's partition is still the
+    configured partitioner's (`partition_by_key`; tests/kafka/test_partitioner.py, on a real broker)."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -307,7 +307,8 @@ class _KeyedProducer(AIOKafkaProducer):  # type: ignore[misc]
         cached = self._partition_lists.get(topic)
         if cached is None or cached[0] is not known:
             cached = self._partition_lists[topic] = (known, sorted(known))
-        return partition_by_key(serialized_key, cached[1], cached[1])
+        chosen = self._partitioner(serialized_key, cached[1], cached[1])
+        return chosen
 
 
 class _IdempotenceRefused(Exception):

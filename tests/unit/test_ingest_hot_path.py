@@ -84,7 +84,7 @@ def test_lead_ref_checks_lead_ins_own_fields_as_lead_in_does() -> None:
 
     assert set(LeadIn.model_fields) - set(LeadData.model_fields) == set(LeadRef.model_fields)
     for name, ref in LeadRef.model_fields.items():
-        full = LeadIn.model_fields[name]  # the same rules (the description is LeadIn's alone)
+        full = LeadIn.model_fields[name]  # the same rules
         assert (ref.annotation, ref.default, repr(ref.metadata)) == (
             full.annotation,
             full.default,

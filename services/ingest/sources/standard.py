@@ -210,10 +210,10 @@ class _Layout:
     def plan(self, values: Sequence[Any], options: SourceOptions) -> Plan:
         """The plan for these values, by which form fields are empty (as `mapping._empty` says)."""
         slots = self.slots
+        empties: tuple[bool, ...] | None = None  # none empty: the usual case, found without a call per value
         if None in values or "" in values or [] in values or {} in values:
-            empties: tuple[bool, ...] | None = tuple(_empty(values[i]) for i in slots)
-        else:
-            empties = None  # the usual case, found without a call per value
+            flagged = tuple(_empty(values[i]) for i in slots)
+            empties = flagged if any(flagged) else None  # only a value that is no form field was empty
         plan = self._plans.get(empties)
         if plan is None:
             flags = empties or (False,) * len(slots)

@@ -133,10 +133,9 @@ def _lead_ref(mapped: MappedLead) -> LeadRef | None:
 
 async def _capture(service: IngestService, mapped: MappedLead, source: str) -> Receipt:
     ref = _lead_ref(mapped)
-    if ref is None:
-        return await service.capture_lead(mapped.lead, source, _delivery(mapped))
+    lead_id, occurred_at = (ref.lead_id, ref.occurred_at) if ref is not None else (None, None)
     return await service.capture_lead(
-        mapped.lead, source, _delivery(mapped), lead_id=ref.lead_id, occurred_at=ref.occurred_at
+        mapped.lead, source, _delivery(mapped), lead_id=lead_id, occurred_at=occurred_at
     )
 
 
